@@ -1,0 +1,3 @@
+//! `slicer-agent`: the guest agent.
+
+fn main() {}

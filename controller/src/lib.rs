@@ -1,0 +1,6 @@
+//! The slicer daemon and CLI as a library, so end-to-end tests and
+//! benchmarks drive the same code the `slicer` binary runs.
+
+pub mod cli;
+pub mod image;
+pub mod paths;
