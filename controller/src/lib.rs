@@ -1,6 +1,9 @@
 //! The slicer daemon and CLI as a library, so end-to-end tests and
 //! benchmarks drive the same code the `slicer` binary runs.
 
+pub mod agent_client;
 pub mod cli;
+pub mod hypervisor;
 pub mod image;
 pub mod paths;
+pub mod vsock;

@@ -1,0 +1,328 @@
+//! [`AgentClient`]: one method per agent endpoint.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Method, Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use slicer_api::types::query::to_query;
+use slicer_api::types::{
+    AGENT_VSOCK_PORT, AgentHealth, BufferedExecResult, CopyQuery, ErrorBody, ExecQuery,
+    FILE_MODE_HEADER, ProvisionRequest, ProvisionResponse, ShutdownAction, ShutdownQuery,
+};
+
+use super::body::{RequestBody, empty_body, full_body};
+use super::error::AgentClientError;
+use super::exec_stream::ExecStream;
+use crate::vsock;
+
+/// How long the vsock handshake may take before a call gives up.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long non-streaming calls may take in total.
+const CALL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Delay between readiness probes.
+const READY_POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// A client for one VM's guest agent.
+#[derive(Debug, Clone)]
+pub struct AgentClient {
+    socket: PathBuf,
+    port: u32,
+}
+
+/// A streamed file or tar download.
+#[derive(Debug)]
+pub struct Download {
+    /// The file's mode from `X-Slicer-File-Mode` (binary downloads).
+    pub mode: Option<u32>,
+    /// The body, read as it arrives.
+    pub body: Incoming,
+}
+
+impl AgentClient {
+    /// A client for the agent behind the VMM's hybrid-vsock socket.
+    pub fn new(socket: impl Into<PathBuf>) -> Self {
+        Self {
+            socket: socket.into(),
+            port: AGENT_VSOCK_PORT,
+        }
+    }
+
+    /// The VMM socket this client connects through.
+    pub fn socket(&self) -> &Path {
+        &self.socket
+    }
+
+    /// Agent health.
+    pub async fn health(&self) -> Result<AgentHealth, AgentClientError> {
+        let op = "GET /v1/health";
+        let response = self
+            .call(Method::GET, "/v1/health".into(), empty_body(), None, op)
+            .await?;
+        json_body(response, op).await
+    }
+
+    /// Poll until the agent answers health, or fail after `timeout` with the
+    /// last error seen.
+    pub async fn wait_ready(&self, timeout: Duration) -> Result<AgentHealth, AgentClientError> {
+        let start = Instant::now();
+        loop {
+            let last_error = match tokio::time::timeout(CONNECT_TIMEOUT, self.health()).await {
+                Ok(Ok(health)) => return Ok(health),
+                Ok(Err(err)) => err.to_string(),
+                Err(_) => format!("health call timed out after {CONNECT_TIMEOUT:?}"),
+            };
+            if start.elapsed() >= timeout {
+                return Err(AgentClientError::NotReady {
+                    socket: self.socket.clone(),
+                    waited: start.elapsed(),
+                    last_error,
+                });
+            }
+            tokio::time::sleep(READY_POLL_INTERVAL).await;
+        }
+    }
+
+    /// Run a command and stream its frames. `stdin` is sent as the request
+    /// body when the query asks for it.
+    pub async fn exec(
+        &self,
+        query: &ExecQuery,
+        stdin: RequestBody,
+    ) -> Result<ExecStream, AgentClientError> {
+        let op = "POST /v1/exec";
+        let uri = with_query("/v1/exec", query, op)?;
+        let response = self
+            .call_streaming(
+                Method::POST,
+                uri,
+                stdin,
+                Some("application/octet-stream"),
+                op,
+            )
+            .await?;
+        Ok(ExecStream::new(response.into_body()))
+    }
+
+    /// Run a command and wait for its whole output.
+    pub async fn exec_buffered(
+        &self,
+        query: &ExecQuery,
+        stdin: Option<Bytes>,
+    ) -> Result<BufferedExecResult, AgentClientError> {
+        let op = "POST /v1/exec";
+        let mut query = query.clone();
+        query.buffered = Some(true);
+        query.stdin = stdin.as_ref().map(|_| true);
+        let uri = with_query("/v1/exec", &query, op)?;
+        let body = stdin.map_or_else(empty_body, full_body);
+        let response = self
+            .call_streaming(
+                Method::POST,
+                uri,
+                body,
+                Some("application/octet-stream"),
+                op,
+            )
+            .await?;
+        json_body(response, op).await
+    }
+
+    /// Upload a file (binary) or unpack a tar stream (tar) into the guest.
+    pub async fn upload(
+        &self,
+        query: &CopyQuery,
+        body: RequestBody,
+    ) -> Result<(), AgentClientError> {
+        let op = "POST /v1/cp";
+        let uri = with_query("/v1/cp", query, op)?;
+        let content_type = match query.mode {
+            slicer_api::types::CopyMode::Binary => "application/octet-stream",
+            slicer_api::types::CopyMode::Tar => "application/x-tar",
+        };
+        let response = self
+            .call_streaming(Method::POST, uri, body, Some(content_type), op)
+            .await?;
+        drain(response, op).await
+    }
+
+    /// Download a file (binary) or a tar of a path from the guest.
+    pub async fn download(&self, query: &CopyQuery) -> Result<Download, AgentClientError> {
+        let op = "GET /v1/cp";
+        let uri = with_query("/v1/cp", query, op)?;
+        let response = self
+            .call_streaming(Method::GET, uri, empty_body(), None, op)
+            .await?;
+        let mode = response
+            .headers()
+            .get(FILE_MODE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| u32::from_str_radix(v, 8).ok());
+        Ok(Download {
+            mode,
+            body: response.into_body(),
+        })
+    }
+
+    /// Deliver secrets and start userdata (once per disk).
+    pub async fn provision(
+        &self,
+        request: &ProvisionRequest,
+    ) -> Result<ProvisionResponse, AgentClientError> {
+        let op = "POST /v1/provision";
+        let body = serde_json::to_vec(request).map_err(|source| AgentClientError::Decode {
+            operation: op.into(),
+            source,
+        })?;
+        let response = self
+            .call(
+                Method::POST,
+                "/v1/provision".into(),
+                full_body(body),
+                Some("application/json"),
+                op,
+            )
+            .await?;
+        json_body(response, op).await
+    }
+
+    /// Ask the guest to power off or reboot; both end the VM's run.
+    pub async fn shutdown(&self, action: ShutdownAction) -> Result<(), AgentClientError> {
+        let op = "POST /v1/shutdown";
+        let uri = with_query("/v1/shutdown", &ShutdownQuery { action }, op)?;
+        let response = self.call(Method::POST, uri, empty_body(), None, op).await?;
+        drain(response, op).await
+    }
+
+    /// A bounded request/response exchange.
+    async fn call(
+        &self,
+        method: Method,
+        uri: String,
+        body: RequestBody,
+        content_type: Option<&str>,
+        op: &str,
+    ) -> Result<Response<Incoming>, AgentClientError> {
+        match tokio::time::timeout(
+            CALL_TIMEOUT,
+            self.call_streaming(method, uri, body, content_type, op),
+        )
+        .await
+        {
+            Ok(result) => result,
+            Err(_) => Err(AgentClientError::Body {
+                operation: op.into(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("no answer within {CALL_TIMEOUT:?}"),
+                ),
+            }),
+        }
+    }
+
+    /// Send a request and return once the response head arrives; the body
+    /// may stream for as long as the agent keeps it open.
+    async fn call_streaming(
+        &self,
+        method: Method,
+        uri: String,
+        body: RequestBody,
+        content_type: Option<&str>,
+        op: &str,
+    ) -> Result<Response<Incoming>, AgentClientError> {
+        let stream = vsock::connect(&self.socket, self.port, CONNECT_TIMEOUT).await?;
+        let http_err = |source| AgentClientError::Http {
+            socket: self.socket.clone(),
+            operation: op.into(),
+            source,
+        };
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(http_err)?;
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "agent connection ended with an error");
+            }
+        });
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .header(header::HOST, "slicer-agent");
+        if let Some(content_type) = content_type {
+            request = request.header(header::CONTENT_TYPE, content_type);
+        }
+        let request = request.body(body).map_err(|err| AgentClientError::Body {
+            operation: op.into(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, err),
+        })?;
+        let response = sender.send_request(request).await.map_err(http_err)?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(agent_error(response, op).await)
+        }
+    }
+}
+
+fn with_query<Q: Serialize>(path: &str, query: &Q, op: &str) -> Result<String, AgentClientError> {
+    let query = to_query(query).map_err(|source| AgentClientError::Query {
+        operation: op.into(),
+        source,
+    })?;
+    Ok(if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{query}")
+    })
+}
+
+async fn collect(response: Response<Incoming>, op: &str) -> Result<Bytes, AgentClientError> {
+    response
+        .into_body()
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .map_err(|err| AgentClientError::Body {
+            operation: op.into(),
+            source: std::io::Error::other(err),
+        })
+}
+
+async fn drain(response: Response<Incoming>, op: &str) -> Result<(), AgentClientError> {
+    collect(response, op).await.map(|_| ())
+}
+
+async fn json_body<T: DeserializeOwned>(
+    response: Response<Incoming>,
+    op: &str,
+) -> Result<T, AgentClientError> {
+    let bytes = collect(response, op).await?;
+    serde_json::from_slice(&bytes).map_err(|source| AgentClientError::Decode {
+        operation: op.into(),
+        source,
+    })
+}
+
+async fn agent_error(response: Response<Incoming>, op: &str) -> AgentClientError {
+    let status = response.status();
+    let message = match collect(response, op).await {
+        Ok(bytes) => serde_json::from_slice::<ErrorBody>(&bytes)
+            .map(|body| body.error)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).into_owned()),
+        Err(err) => err.to_string(),
+    };
+    AgentClientError::Agent {
+        operation: op.into(),
+        status: if status.is_success() {
+            StatusCode::INTERNAL_SERVER_ERROR
+        } else {
+            status
+        },
+        message,
+    }
+}

@@ -1,0 +1,15 @@
+//! Typed client for the guest agent's HTTP API, spoken over hybrid vsock.
+//!
+//! One connection per request: a vsock connection through the VMM socket
+//! costs well under a millisecond, and it keeps a stuck stream from blocking
+//! unrelated calls. The protocol is documented in `docs/agent-protocol.md`.
+
+mod body;
+mod client;
+mod error;
+mod exec_stream;
+
+pub use body::{RequestBody, empty_body, full_body, reader_body};
+pub use client::{AgentClient, Download};
+pub use error::AgentClientError;
+pub use exec_stream::ExecStream;
