@@ -6,4 +6,5 @@ pub mod cli;
 pub mod hypervisor;
 pub mod image;
 pub mod paths;
+pub mod storage;
 pub mod vsock;

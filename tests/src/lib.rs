@@ -1,1 +1,10 @@
-//! The end-to-end test rig: boots real guests for the tests in `e2e/`.
+//! The end-to-end test rig: boots real guests from the built images with
+//! the real QEMU driver and the real agent, for the tests in `e2e/` and the
+//! benchmarks in `benches/`.
+
+pub mod exec;
+mod guest;
+mod rig;
+
+pub use guest::Guest;
+pub use rig::{GuestOptions, Rig, booted_guests};

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Install everything slicer needs on a Debian 12 host, build it, build the
+# guest images, then boot a VM and run a command in it (the main job).
+#
+#   sudo deploy/install.sh            # everything, both images
+#   SLICER_SKIP_FULL_IMAGE=1 ...      # skip the systemd ("full") image
+#
+# Idempotent: what is already there is kept.
+set -euo pipefail
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+prefix=${SLICER_PREFIX:-/usr/local}
+log() { printf '\n==> %s\n' "$*" >&2; }
+
+if [ "$(id -u)" != 0 ]; then
+  echo "deploy/install.sh must run as root (it installs packages and boots VMs)" >&2
+  exit 1
+fi
+
+log "Debian packages"
+packages=(qemu-system-x86 busybox-static bash-static debootstrap e2fsprogs xfsprogs
+          iproute2 kmod ca-certificates curl gcc libc6-dev pkg-config git)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+else
+  echo "all present"
+fi
+
+log "Rust toolchain"
+export PATH="$HOME/.cargo/bin:$PATH"
+if ! command -v cargo >/dev/null; then
+  curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
+  export PATH="$HOME/.cargo/bin:$PATH"
+fi
+cargo --version
+
+log "vhost-device-vsock (vsock backend for QEMU)"
+if ! command -v vhost-device-vsock >/dev/null; then
+  cargo install --locked --root "$prefix" vhost-device-vsock@0.3.0
+fi
+command -v vhost-device-vsock
+
+log "Building slicer and the static guest agent"
+cd "$repo"
+cargo build --release --locked -p slicer-controller --bin slicer
+install -D -m 0755 target/release/slicer "$prefix/bin/slicer"
+"$repo/deploy/build-agent.sh" "$prefix/lib/slicer/slicer-agent"
+
+log "Guest images"
+"$prefix/bin/slicer" image build --flavour min --agent "$prefix/lib/slicer/slicer-agent"
+if [ "${SLICER_SKIP_FULL_IMAGE:-0}" != 1 ]; then
+  "$prefix/bin/slicer" image build --flavour full --agent "$prefix/lib/slicer/slicer-agent"
+fi
+
+log "Main job: boot a VM and run a command in it"
+"$prefix/bin/slicer" run --image min -- 'echo "hello from $(hostname)"; uname -sr'
