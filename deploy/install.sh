@@ -18,7 +18,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 log "Debian packages"
-packages=(qemu-system-x86 busybox-static bash-static debootstrap e2fsprogs xfsprogs
+packages=(qemu-system-x86 busybox-static bash-static debootstrap e2fsprogs xfsprogs lz4 zstd xz-utils cpio bc
           iproute2 kmod ca-certificates curl gcc libc6-dev pkg-config git)
 missing=()
 for p in "${packages[@]}"; do

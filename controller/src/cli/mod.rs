@@ -4,6 +4,7 @@
 use clap::{Parser, Subcommand};
 
 pub mod image;
+pub mod run;
 
 /// `slicer`: microVM controller daemon and CLI.
 #[derive(Debug, Parser)]
@@ -20,6 +21,8 @@ pub enum Command {
     /// Build and list guest images.
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Boot a throwaway VM, run one command in it, and tear it down.
+    Run(run::RunArgs),
 }
 
 impl Cli {
@@ -27,6 +30,7 @@ impl Cli {
     pub async fn run(self) -> anyhow::Result<i32> {
         match self.command {
             Command::Image(cmd) => cmd.run().await,
+            Command::Run(args) => args.run().await,
         }
     }
 }

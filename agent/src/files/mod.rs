@@ -1,0 +1,6 @@
+//! Files moved between host and guest: path checks, single files, tar
+//! streams.
+
+pub mod binary;
+pub mod paths;
+pub mod tarball;
