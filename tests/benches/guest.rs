@@ -4,6 +4,13 @@
 //!
 //! Run: `sudo cargo bench -p slicer-e2e --bench guest` (images must exist).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::tests_outside_test_module
+)]
+
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -12,8 +19,8 @@ use http_body_util::BodyDataStream;
 use slicer_api::types::{CopyMode, CopyQuery, ExecQuery};
 use slicer_controller::agent_client::{AgentClient, reader_body};
 use slicer_controller::hypervisor::qemu::{QEMU_BINARY, VHOST_VSOCK_BINARY, find_binary};
+use slicer_controller::hypervisor::spec::GuestSettings;
 use slicer_controller::hypervisor::tsc::host_tsc_khz;
-use slicer_controller::paths::image_files;
 use slicer_e2e::{GuestOptions, Rig};
 
 const BOOT_RUNS: usize = 5;
@@ -36,8 +43,9 @@ fn stats(mut samples: Vec<Duration>) -> Stats {
     }
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let rank = (p / 100.0 * (sorted.len() - 1) as f64).round() as usize;
+/// Nearest-rank percentile `p` (0..=100) of sorted samples.
+fn percentile(sorted: &[Duration], p: usize) -> Duration {
+    let rank = (p * (sorted.len() - 1) + 50) / 100;
     sorted[rank.min(sorted.len() - 1)]
 }
 
@@ -51,8 +59,11 @@ async fn raw_boot(rig: &Rig, n: usize) -> anyhow::Result<Duration> {
     let dir = rig.scratch().join(format!("raw-{n}"));
     std::fs::create_dir_all(&dir)?;
     let disk = rig.new_disk("min", &format!("raw-{n}"))?;
-    let kernel = rig.image_file("min", image_files::KERNEL_BZIMAGE)?;
-    let initrd = rig.image_file("min", image_files::INITRAMFS)?;
+    let boot = rig.image("min")?.boot_source(GuestSettings {
+        hostname: format!("raw-{n}"),
+        network: None,
+    });
+    let (kernel, initrd) = (boot.kernel_bzimage, boot.initrd.unwrap_or_default());
     let tsc = host_tsc_khz()
         .map(|k| format!(" tsc_early_khz={k}"))
         .unwrap_or_default();
@@ -104,7 +115,7 @@ async fn raw_boot(rig: &Rig, n: usize) -> anyhow::Result<Duration> {
 async fn copy_throughput(rig: &Rig, agent: &AgentClient) -> anyhow::Result<(f64, f64)> {
     let local = rig.scratch().join("copy.bin");
     let data: Vec<u8> = (0..COPY_BYTES)
-        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .map(|i| i.wrapping_mul(2654435761).to_le_bytes()[1])
         .collect();
     std::fs::write(&local, &data)?;
     drop(data);
@@ -191,8 +202,8 @@ async fn main() -> anyhow::Result<()> {
     println!("| first exec after ready | {} | | | |", ms(first));
     println!(
         "| exec round trip (`/bin/true`, buffered) | p50 {} | p99 {} | max {} | {EXEC_CALLS} calls |",
-        ms(percentile(&rtts, 50.0)),
-        ms(percentile(&rtts, 99.0)),
+        ms(percentile(&rtts, 50)),
+        ms(percentile(&rtts, 99)),
         ms(rtts[rtts.len() - 1])
     );
     println!(

@@ -3,6 +3,13 @@
 //! and bad requests that must get clear JSON errors while the agent keeps
 //! serving.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::tests_outside_test_module
+)]
+
 use std::time::Duration;
 
 use bytes::Bytes;

@@ -1,6 +1,13 @@
 //! File copy against a real guest: a 50 MB binary file both ways with
 //! checksums and modes, and a directory tree as tar both ways.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::tests_outside_test_module
+)]
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;

@@ -8,9 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use slicer_controller::hypervisor::qemu::QemuDriver;
-use slicer_controller::hypervisor::spec::{BootSource, GuestNetwork, GuestSettings, NicSpec};
+use slicer_controller::hypervisor::spec::{GuestNetwork, GuestSettings, NicSpec};
 use slicer_controller::hypervisor::{Hypervisor, VmSpec};
-use slicer_controller::paths::{DataDir, image_files};
+use slicer_controller::image::GuestImage;
+use slicer_controller::paths::DataDir;
 use slicer_controller::storage::clone_file;
 
 use crate::guest::Guest;
@@ -109,23 +110,15 @@ impl Rig {
         self.scratch.path()
     }
 
-    /// Path of `file` in image `image`, checked to exist.
-    pub fn image_file(&self, image: &str, file: &str) -> anyhow::Result<PathBuf> {
-        let path = self.data.image_dir(image).join(file);
-        if !path.exists() {
-            bail!(
-                "{} is missing: build the image with `slicer image build --flavour {image}` (deploy/install.sh does)",
-                path.display()
-            );
-        }
-        Ok(path)
+    /// A built image; a missing one is an error naming the build command.
+    pub fn image(&self, name: &str) -> anyhow::Result<GuestImage> {
+        Ok(GuestImage::open(&self.data, name)?)
     }
 
     /// A fresh disk for `name`, cloned from the image's root filesystem.
     pub fn new_disk(&self, image: &str, name: &str) -> anyhow::Result<PathBuf> {
-        let base = self.image_file(image, image_files::ROOTFS)?;
         let disk = self.scratch.path().join(format!("{name}.img"));
-        clone_file(&base, &disk)?;
+        clone_file(&self.image(image)?.rootfs(), &disk)?;
         Ok(disk)
     }
 
@@ -144,15 +137,10 @@ impl Rig {
             name: options.name.clone(),
             vcpus: options.vcpus,
             memory_mib: options.memory_mib,
-            boot: BootSource {
-                kernel_bzimage: self.image_file(&options.image, image_files::KERNEL_BZIMAGE)?,
-                kernel_elf: self.image_file(&options.image, image_files::KERNEL_ELF)?,
-                initrd: Some(self.image_file(&options.image, image_files::INITRAMFS)?),
-                guest: GuestSettings {
-                    hostname: options.name.clone(),
-                    network: options.nic.as_ref().map(|(_, net)| net.clone()),
-                },
-            },
+            boot: self.image(&options.image)?.boot_source(GuestSettings {
+                hostname: options.name.clone(),
+                network: options.nic.as_ref().map(|(_, net)| net.clone()),
+            }),
             root_disk: disk,
             nic: options.nic.as_ref().map(|(nic, _)| nic.clone()),
             console_log: self

@@ -22,10 +22,10 @@ pub async fn boot() {
         poweroff::on_signals();
     }
     let args = cmdline::GuestArgs::from_proc();
-    if let Some(hostname) = &args.hostname {
-        if let Err(err) = nix::unistd::sethostname(hostname) {
-            tracing::warn!(%hostname, error = %err, "cannot set hostname");
-        }
+    if let Some(hostname) = &args.hostname
+        && let Err(err) = nix::unistd::sethostname(hostname)
+    {
+        tracing::warn!(%hostname, error = %err, "cannot set hostname");
     }
     if let Err(err) = network::configure(&args).await {
         tracing::warn!(error = %err, "network configuration failed");
