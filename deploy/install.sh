@@ -50,6 +50,9 @@ log "Building slicer and the static guest agent"
 cd "$repo"
 cargo build --release --locked -p slicer-controller --bin slicer
 install -D -m 0755 target/release/slicer "$prefix/bin/slicer"
+install -d "$prefix/lib/slicer/image"
+install -m 0755 deploy/image/*.sh "$prefix/lib/slicer/image/"
+install -m 0644 deploy/image/slicer-agent.service "$prefix/lib/slicer/image/"
 "$repo/deploy/build-agent.sh" "$prefix/lib/slicer/slicer-agent"
 
 log "Guest images"

@@ -120,7 +120,7 @@ async fn copy_throughput(rig: &Rig, agent: &AgentClient) -> anyhow::Result<(f64,
     std::fs::write(&local, &data)?;
     drop(data);
     let query = CopyQuery {
-        path: "/tmp/copy.bin".into(),
+        path: "/root/copy.bin".into(),
         mode: CopyMode::Binary,
         ..Default::default()
     };

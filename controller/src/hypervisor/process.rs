@@ -6,6 +6,8 @@
 //! [`ProcessRecord`] also keeps the process's start time from
 //! `/proc/<pid>/stat`; every check compares both.
 
+#![allow(unsafe_code)]
+
 use std::ffi::OsStr;
 use std::fs::OpenOptions;
 use std::path::{Path, PathBuf};
@@ -96,10 +98,10 @@ fn parse_stat(stat: &str) -> Option<ProcStat> {
 }
 
 impl ProcessRecord {
-    /// Start `program` with `args`, detached from the daemon: its own
-    /// process group (so a Ctrl-C or a stop of the daemon's unit does not
-    /// reach it), stdin from `/dev/null`, stdout and stderr appended to
-    /// `log`.
+    /// Start `program` with `args`, detached from the daemon: a session of
+    /// its own (so neither a Ctrl-C, nor the terminal closing, nor a stop of
+    /// the daemon's unit reaches it), stdin from `/dev/null`, stdout and
+    /// stderr appended to `log`.
     pub fn spawn<I, S>(program: &Path, args: I, log: &Path) -> Result<Self, ProcessError>
     where
         I: IntoIterator<Item = S>,
@@ -119,18 +121,27 @@ impl ProcessRecord {
         };
         let stdout = open_log()?;
         let stderr = open_log()?;
-        let mut child = tokio::process::Command::new(program)
+        let mut command = tokio::process::Command::new(program);
+        command
             .args(args)
             .stdin(Stdio::null())
             .stdout(stdout)
             .stderr(stderr)
-            .process_group(0)
-            .kill_on_drop(false)
-            .spawn()
-            .map_err(|source| ProcessError::Spawn {
-                program: name.clone(),
-                source,
-            })?;
+            .kill_on_drop(false);
+        // SAFETY: the closure runs in the forked child before exec and only
+        // calls setsid(2), which is async-signal-safe and touches no memory
+        // shared with the parent.
+        unsafe {
+            command.pre_exec(|| {
+                nix::unistd::setsid()
+                    .map(drop)
+                    .map_err(std::io::Error::from)
+            });
+        }
+        let mut child = command.spawn().map_err(|source| ProcessError::Spawn {
+            program: name.clone(),
+            source,
+        })?;
         let pid = child
             .id()
             .and_then(|pid| i32::try_from(pid).ok())
@@ -220,6 +231,10 @@ mod tests {
         let log = dir.path().join("log");
         let record = ProcessRecord::spawn(Path::new("/bin/sleep"), ["30"], &log).unwrap();
         assert!(record.is_alive());
+        // It leads a session of its own, apart from ours.
+        let sid = nix::unistd::getsid(Some(Pid::from_raw(record.pid))).unwrap();
+        assert_eq!(sid, Pid::from_raw(record.pid));
+        assert_ne!(sid, nix::unistd::getsid(None).unwrap());
         record.terminate(Duration::from_secs(2)).await.unwrap();
         assert!(!record.is_alive());
         // Signalling a process that is gone is a no-op, not an error.
