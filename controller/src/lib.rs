@@ -7,4 +7,5 @@ pub mod hypervisor;
 pub mod image;
 pub mod paths;
 pub mod storage;
+pub mod store;
 pub mod vsock;
