@@ -6,6 +6,7 @@ pub mod cli;
 pub mod hypervisor;
 pub mod image;
 pub mod paths;
+pub mod reconcile;
 pub mod storage;
 pub mod store;
 pub mod vsock;
