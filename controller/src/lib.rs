@@ -3,6 +3,7 @@
 
 pub mod agent_client;
 pub mod cli;
+pub mod config;
 pub mod hypervisor;
 pub mod image;
 pub mod paths;
