@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod hypervisor;
 pub mod image;
+pub mod network;
 pub mod paths;
 pub mod reconcile;
 pub mod storage;

@@ -361,6 +361,16 @@ impl Store {
         Ok(())
     }
 
+    /// A raw sled tree for allocators that keep their own keyspace (IP
+    /// leases) and need atomic per-key compare-and-swap.
+    pub fn raw_tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
+        self.db.open_tree(name).map_err(|source| StoreError::Db {
+            kind: "tree",
+            name: name.to_owned(),
+            source,
+        })
+    }
+
     /// Read and bump a persistent counter (e.g. hostname numbers), atomically.
     pub fn next_counter(&self, counter: &str) -> Result<u64, StoreError> {
         let db_err = |source| StoreError::Db {
