@@ -1,8 +1,10 @@
-//! Host networking for VMs: address allocation and derived names. (Bridges
-//! and TAP devices over rtnetlink arrive with the lifecycle work.)
+//! Host networking for VMs: address allocation, derived names, and the
+//! host-side plumbing (bridges, TAP devices, egress) behind [`HostNetwork`].
 
+mod host;
 mod ipam;
 mod mac;
 
+pub use host::{EgressStatus, HostNetwork, NetworkError};
 pub use ipam::{Ipam, IpamError, Lease, Pool};
 pub use mac::mac_for;
