@@ -42,6 +42,46 @@ impl DataDir {
         self.root.join("images").join(name)
     }
 
+    /// The sled database (`store/`).
+    pub fn store_dir(&self) -> PathBuf {
+        self.root.join("store")
+    }
+
+    /// Per-VM disks (`disks/`).
+    pub fn disks_dir(&self) -> PathBuf {
+        self.root.join("disks")
+    }
+
+    /// The disk of VM `hostname` (`disks/<hostname>.img`).
+    pub fn disk(&self, hostname: &str) -> PathBuf {
+        self.disks_dir().join(format!("{hostname}.img"))
+    }
+
+    /// Per-VM run directories (`run/`): sockets, pid records, VMM logs.
+    pub fn run_root(&self) -> PathBuf {
+        self.root.join("run")
+    }
+
+    /// The run directory of VM `hostname`.
+    pub fn run_dir(&self, hostname: &str) -> PathBuf {
+        self.run_root().join(hostname)
+    }
+
+    /// Serial console logs (`logs/`).
+    pub fn logs_dir(&self) -> PathBuf {
+        self.root.join("logs")
+    }
+
+    /// The serial console log of VM `hostname` (`logs/<hostname>.txt`).
+    pub fn console_log(&self, hostname: &str) -> PathBuf {
+        self.logs_dir().join(format!("{hostname}.txt"))
+    }
+
+    /// The daemon's default API socket (`slicer.sock`).
+    pub fn api_socket(&self) -> PathBuf {
+        self.root.join("slicer.sock")
+    }
+
     /// Download and build cache shared by image builds (`cache/`).
     pub fn cache_dir(&self) -> PathBuf {
         self.root.join("cache")

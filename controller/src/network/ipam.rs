@@ -178,6 +178,44 @@ impl Ipam {
         Ok(Some(lease.address))
     }
 
+    /// Release every lease `owner` holds in any pool (teardown after its
+    /// group is gone); returns how many were released.
+    pub fn release_owner(&self, owner: &str) -> Result<usize, IpamError> {
+        let db_err = |source| IpamError::Db {
+            pool: "*".to_owned(),
+            source,
+        };
+        let mut released = 0;
+        for entry in self.leases.iter() {
+            let (key, value) = entry.map_err(db_err)?;
+            if value.as_ref() == owner.as_bytes()
+                && self
+                    .leases
+                    .compare_and_swap(&key, Some(value), None::<&[u8]>)
+                    .map_err(db_err)?
+                    .is_ok()
+            {
+                released += 1;
+            }
+        }
+        Ok(released)
+    }
+
+    /// Every owner holding a lease, in any pool.
+    pub fn owners(&self) -> Result<Vec<String>, IpamError> {
+        let mut owners = Vec::new();
+        for value in self.leases.iter().values() {
+            let value = value.map_err(|source| IpamError::Db {
+                pool: "*".to_owned(),
+                source,
+            })?;
+            owners.push(String::from_utf8_lossy(&value).into_owned());
+        }
+        owners.sort();
+        owners.dedup();
+        Ok(owners)
+    }
+
     /// Every lease of `pool` as (address, owner).
     pub fn leases(&self, pool: &Pool) -> Result<Vec<(Ipv4Addr, String)>, IpamError> {
         let mut out = Vec::new();
@@ -278,6 +316,10 @@ mod tests {
         );
         assert_eq!(ipam.release(&pool, "g-1").unwrap(), Some(a.address));
         assert_eq!(ipam.allocate(&pool, "g-3").unwrap().address, a.address);
+        assert_eq!(ipam.owners().unwrap(), ["g-2", "g-3"]);
+        assert_eq!(ipam.release_owner("g-3").unwrap(), 1);
+        assert_eq!(ipam.release_owner("g-3").unwrap(), 0);
+        assert_eq!(ipam.owners().unwrap(), ["g-2"]);
     }
 
     #[test]

@@ -361,6 +361,84 @@ impl Store {
         Ok(())
     }
 
+    /// Write many specs of kind `K` in one transaction: each `(name, spec)`
+    /// is created, updated (generation bumped) or left alone when equal;
+    /// each name in `delete` gets its deletion requested (removed at once
+    /// when no finalizer holds it). Either every write lands or none does.
+    pub fn write_specs<K: Kind>(
+        &self,
+        upserts: &[(String, K)],
+        delete: &[String],
+    ) -> Result<(), StoreError> {
+        use sled::transaction::{ConflictableTransactionError, TransactionError};
+        let tree = self.tree::<K>()?;
+        let stamp = now();
+        let result = tree.transaction(|tx| {
+            let abort = |err: StoreError| ConflictableTransactionError::Abort(err);
+            for (name, spec) in upserts {
+                let object = match tx.get(name.as_bytes())? {
+                    Some(bytes) => {
+                        let mut object = Self::decode::<K>(name, &bytes).map_err(abort)?;
+                        if object.spec == *spec {
+                            continue;
+                        }
+                        object.spec = spec.clone();
+                        object.meta.generation += 1;
+                        object.meta.resource_version += 1;
+                        object
+                    }
+                    None => Object {
+                        meta: ObjectMeta {
+                            name: name.clone(),
+                            generation: 1,
+                            resource_version: 1,
+                            observed_generation: 0,
+                            created_at: stamp.clone(),
+                            deletion_requested_at: None,
+                            finalizers: Vec::new(),
+                            conditions: Vec::new(),
+                        },
+                        spec: spec.clone(),
+                        status: K::Status::default(),
+                    },
+                };
+                tx.insert(name.as_bytes(), Self::encode(&object).map_err(abort)?)?;
+            }
+            for name in delete {
+                let Some(bytes) = tx.get(name.as_bytes())? else {
+                    continue;
+                };
+                let mut object = Self::decode::<K>(name, &bytes).map_err(abort)?;
+                if object.meta.finalizers.is_empty() {
+                    tx.remove(name.as_bytes())?;
+                } else if object.meta.deletion_requested_at.is_none() {
+                    object.meta.deletion_requested_at = Some(stamp.clone());
+                    object.meta.resource_version += 1;
+                    tx.insert(name.as_bytes(), Self::encode(&object).map_err(abort)?)?;
+                }
+            }
+            Ok(())
+        });
+        match result {
+            Ok(()) => {}
+            Err(TransactionError::Abort(err)) => return Err(err),
+            Err(TransactionError::Storage(source)) => {
+                return Err(StoreError::Db {
+                    kind: K::KIND,
+                    name: String::new(),
+                    source,
+                });
+            }
+        }
+        for (name, _) in upserts {
+            self.announce::<K>(name);
+        }
+        for name in delete {
+            self.announce::<K>(name);
+        }
+        Ok(())
+    }
+
     /// A raw sled tree for allocators that keep their own keyspace (IP
     /// leases) and need atomic per-key compare-and-swap.
     pub fn raw_tree(&self, name: &str) -> Result<sled::Tree, StoreError> {
@@ -508,6 +586,30 @@ mod tests {
             store.request_delete::<Widget>("b").unwrap(),
             DeleteOutcome::Removed
         );
+    }
+
+    #[test]
+    fn batched_spec_writes_create_update_skip_and_delete_together() {
+        let store = Store::temporary().unwrap();
+        store.create("keep", Widget { size: 1 }).unwrap();
+        store.create("gone", Widget { size: 1 }).unwrap();
+        store
+            .write_specs(
+                &[
+                    ("keep".into(), Widget { size: 1 }),
+                    ("new".into(), Widget { size: 2 }),
+                ],
+                &["gone".into()],
+            )
+            .unwrap();
+        let keep = store.get::<Widget>("keep").unwrap().unwrap();
+        assert_eq!(keep.meta.generation, 1, "an equal spec is not a change");
+        assert_eq!(store.get::<Widget>("new").unwrap().unwrap().spec.size, 2);
+        assert!(store.get::<Widget>("gone").unwrap().is_none());
+        store
+            .write_specs(&[("keep".into(), Widget { size: 3 })], &[])
+            .unwrap();
+        assert_eq!(store.get::<Widget>("keep").unwrap().unwrap().meta.generation, 2);
     }
 
     #[test]
