@@ -299,6 +299,67 @@ mod tests {
         assert_eq!(find_program("iptables", &dirs), None);
     }
 
+    /// A stand-in for a tool: logs its arguments to `log` and runs `body`.
+    fn fake_tool(dir: &Path, name: &str, body: &str) -> (PathBuf, PathBuf) {
+        let log = dir.join(format!("{name}.log"));
+        let tool = dir.join(name);
+        let script = format!(
+            "#!/bin/sh\nLOG='{}'\n{body}\necho \"$*\" >> \"$LOG\"\n",
+            log.display()
+        );
+        std::fs::write(&tool, script).unwrap();
+        std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(0o755)).unwrap();
+        (tool, log)
+    }
+
+    fn logged(log: &Path) -> Vec<String> {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn nft_adds_the_rule_once() {
+        let dir = tempfile::tempdir().unwrap();
+        // `list` prints what was added so far, as the real chain would.
+        let (nft, log) = fake_tool(dir.path(), "nft", r#"[ "$1" = list ] && cat "$LOG""#);
+        masquerade_with_nft(&nft, &rule()).await.unwrap();
+        masquerade_with_nft(&nft, &rule()).await.unwrap();
+        let adds: Vec<String> = logged(&log)
+            .into_iter()
+            .filter(|line| line.starts_with("add rule"))
+            .collect();
+        assert_eq!(adds, [rule().nft_add().join(" ")]);
+    }
+
+    #[tokio::test]
+    async fn nft_without_kernel_support_is_an_error_naming_the_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let (nft, _) = fake_tool(
+            dir.path(),
+            "nft",
+            "echo 'Error: Could not process rule: Operation not supported' >&2; exit 1",
+        );
+        let err = masquerade_with_nft(&nft, &rule()).await.unwrap_err();
+        assert!(err.contains("add table ip slicer` failed"), "{err}");
+        assert!(err.contains("Operation not supported"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn iptables_appends_only_when_the_check_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let (iptables, log) = fake_tool(
+            dir.path(),
+            "iptables",
+            r#"if [ "$3" = -C ]; then grep -q -e '-A POSTROUTING' "$LOG" 2>/dev/null; exit $?; fi"#,
+        );
+        masquerade_with_iptables(&iptables, &rule()).await.unwrap();
+        masquerade_with_iptables(&iptables, &rule()).await.unwrap();
+        assert_eq!(logged(&log), [rule().iptables_append().join(" ")]);
+    }
+
     #[tokio::test]
     async fn failed_commands_name_the_command_and_stderr() {
         let err = run(

@@ -27,6 +27,9 @@ fn tap_flags() -> io::Result<libc::c_short> {
 /// Make `name` a persistent TAP device in the calling thread's network
 /// namespace. The name must already be valid (`name::validate`).
 pub(super) fn create_persistent_tap(name: &str) -> io::Result<()> {
+    if name.len() > MAX_NAME_BYTES {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
     let file = OpenOptions::new()
         .read(true)
         .write(true)
@@ -37,9 +40,6 @@ pub(super) fn create_persistent_tap(name: &str) -> io::Result<()> {
                 format!("cannot open {TUN_DEVICE} (is the tun module loaded?): {err}"),
             )
         })?;
-    if name.len() > MAX_NAME_BYTES {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    }
     let mut ifr_name = [0 as libc::c_char; libc::IFNAMSIZ];
     for (slot, byte) in ifr_name.iter_mut().zip(name.bytes()) {
         *slot = libc::c_char::from_ne_bytes([byte]);
