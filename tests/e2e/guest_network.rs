@@ -82,10 +82,13 @@ async fn guest_scenario(ns: u64, gateway: Ipv4Net) -> anyhow::Result<()> {
     ensure!(check_output(&agent, "echo ready").await? == "ready");
 
     let addresses = check_output(&agent, "ip -4 -o addr show").await?;
-    ensure!(
-        addresses.contains(&format!("{GUEST_IP}/24")),
-        "guest has no {GUEST_IP}/24: {addresses}"
-    );
+    if !addresses.contains(&format!("{GUEST_IP}/24")) {
+        let all = check_output(&agent, "ip addr show; ip route show").await?;
+        anyhow::bail!(
+            "guest has no {GUEST_IP}/24:\n{all}\nconsole:\n{}",
+            guest.console()
+        );
+    }
     check_output(&agent, &format!("ping -c 1 -W 10 {}", gateway.addr()))
         .await
         .context("guest cannot ping its gateway")?;
