@@ -4,6 +4,7 @@
 
 pub mod exec;
 mod guest;
+pub mod netns;
 mod rig;
 
 pub use guest::Guest;

@@ -1,6 +1,9 @@
 //! Static IPv4 from the kernel command line, over netlink.
 
+use std::net::IpAddr;
+
 use futures_util::TryStreamExt;
+use netlink_packet_route::address::AddressAttribute;
 
 use super::cmdline::GuestArgs;
 
@@ -46,7 +49,18 @@ pub async fn configure(args: &GuestArgs) -> Result<(), NetworkError> {
         .execute()
         .try_collect()
         .await?;
-    if existing.is_empty() {
+    // Only our IPv4 address counts: the kernel adds an IPv6 link-local
+    // address as soon as the link is up, and it may already be listed here.
+    let configured = existing.iter().any(|message| {
+        message.attributes.iter().any(|attribute| {
+            matches!(
+                attribute,
+                AddressAttribute::Local(ip) | AddressAttribute::Address(ip)
+                    if *ip == IpAddr::V4(address)
+            )
+        })
+    });
+    if !configured {
         handle
             .address()
             .add(index, address.into(), prefix)

@@ -30,10 +30,28 @@ pub enum NetworkError {
         /// What we need it to be.
         wanted: String,
     },
-    /// interface name {name:?} is not valid (1 to 15 bytes, no '/' or whitespace)
+    /// interface name {name:?} is not valid (1 to 15 bytes, no '/', ':' or whitespace)
     BadName {
         /// The rejected name.
         name: String,
+    },
+    /// bridge {bridge} for tap {tap} does not exist
+    NoBridge {
+        /// The missing bridge.
+        bridge: String,
+        /// The TAP that was to be attached to it.
+        tap: String,
+    },
+    /// link {link} vanished right after it was created
+    Vanished {
+        /// The interface.
+        link: String,
+    },
+    /// cannot open a route netlink connection
+    Netlink {
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
     },
 }
 

@@ -3,8 +3,10 @@
 
 mod host;
 mod ipam;
+mod linux;
 mod mac;
 
 pub use host::{EgressStatus, HostNetwork, NetworkError};
 pub use ipam::{Ipam, IpamError, Lease, Pool};
+pub use linux::LinuxNetwork;
 pub use mac::mac_for;
