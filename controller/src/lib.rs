@@ -4,8 +4,11 @@
 pub mod agent_client;
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod hypervisor;
 pub mod image;
+pub mod lifecycle;
+pub mod model;
 pub mod network;
 pub mod paths;
 pub mod reconcile;

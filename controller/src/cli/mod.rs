@@ -3,8 +3,14 @@
 
 use clap::{Parser, Subcommand};
 
+pub mod apply;
+pub mod connect;
+pub mod get;
 pub mod image;
 pub mod run;
+mod table;
+pub mod up;
+pub mod vm;
 
 /// `slicer`: microVM controller daemon and CLI.
 #[derive(Debug, Parser)]
@@ -18,6 +24,15 @@ pub struct Cli {
 /// Top-level subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the daemon with a Slicer-format config.
+    Up(up::UpArgs),
+    /// Create, change or (with --prune) delete host groups from a file.
+    Apply(apply::ApplyArgs),
+    /// Print stored objects (`get hostgroups -o yaml` round-trips with apply).
+    Get(get::GetArgs),
+    /// Work with VMs.
+    #[command(subcommand, visible_alias = "v")]
+    Vm(vm::VmCommand),
     /// Build and list guest images.
     #[command(subcommand)]
     Image(image::ImageCommand),
@@ -29,6 +44,10 @@ impl Cli {
     /// Run the parsed command; returns the process exit code.
     pub async fn run(self) -> anyhow::Result<i32> {
         match self.command {
+            Command::Up(args) => args.run().await,
+            Command::Apply(args) => args.run().await,
+            Command::Get(args) => args.run().await,
+            Command::Vm(cmd) => cmd.run().await,
             Command::Image(cmd) => cmd.run().await,
             Command::Run(args) => args.run().await,
         }

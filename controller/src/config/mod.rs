@@ -4,12 +4,14 @@
 //! resolved host-group specs the controller stores.
 
 mod file;
+mod render;
 mod resolve;
 mod size;
 
 pub use file::{
     ApiConfig, AuthConfig, CaConfig, DaemonConfig, HostGroupConfig, NetworkConfig, SlicerConfig,
 };
+pub use render::render;
 pub use resolve::{
     ConfigError, FieldError, HostGroupSpec, HypervisorName, NetworkMode, NetworkSpec, StorageKind,
     load, parse,

@@ -40,6 +40,18 @@ pub trait Reconciler: Send + Sync + 'static {
     }
 }
 
+/// `err` and its causes on one line.
+fn chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Runner settings.
 #[derive(Debug, Clone, Copy)]
 pub struct RunnerConfig {
@@ -91,7 +103,7 @@ pub async fn run<R: Reconciler>(
                     Ok(Err(err)) => {
                         let attempt = failures.entry(key.clone()).or_insert(0);
                         *attempt += 1;
-                        tracing::warn!(object = %key, attempt = *attempt, error = %err, "reconcile failed");
+                        tracing::warn!(object = %key, attempt = *attempt, error = %chain(&err), "reconcile failed");
                         reconciler.error_policy(&key, &err, *attempt)
                     }
                     Err(panic) => {

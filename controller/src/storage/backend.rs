@@ -160,7 +160,11 @@ mod tests {
         assert_eq!(std::fs::metadata(&disk).unwrap().len(), 128 << 20);
         assert!(!partial_path(&disk).exists());
         // The filesystem itself grew, not just the file.
-        let dumpe2fs = Command::new("dumpe2fs").arg("-h").arg(&disk).output().unwrap();
+        let dumpe2fs = Command::new("dumpe2fs")
+            .arg("-h")
+            .arg(&disk)
+            .output()
+            .unwrap();
         let text = String::from_utf8_lossy(&dumpe2fs.stdout);
         let blocks: u64 = text
             .lines()
@@ -246,22 +250,23 @@ mod tests {
         let xfs = XfsMount::new();
         let base = xfs.path().join("base.ext4");
         ext4(&base, 200);
-        let free_before = nix::sys::statvfs::statvfs(&xfs.path()).unwrap().blocks_free();
+        let free_before = nix::sys::statvfs::statvfs(&xfs.path())
+            .unwrap()
+            .blocks_free();
         let disk = xfs.path().join("vm-1.img");
         assert_eq!(
             ImageFiles.prepare(&base, &disk, None).unwrap(),
             DiskOutcome::Created(CloneMethod::Reflink)
         );
-        let free_after = nix::sys::statvfs::statvfs(&xfs.path()).unwrap().blocks_free();
+        let free_after = nix::sys::statvfs::statvfs(&xfs.path())
+            .unwrap()
+            .blocks_free();
         // A reflink takes no data blocks; allow a little metadata.
         assert!(
             free_before - free_after < 256,
             "clone used {} blocks",
             free_before - free_after
         );
-        assert_eq!(
-            std::fs::read(&base).unwrap(),
-            std::fs::read(&disk).unwrap()
-        );
+        assert_eq!(std::fs::read(&base).unwrap(), std::fs::read(&disk).unwrap());
     }
 }

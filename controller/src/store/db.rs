@@ -609,7 +609,15 @@ mod tests {
         store
             .write_specs(&[("keep".into(), Widget { size: 3 })], &[])
             .unwrap();
-        assert_eq!(store.get::<Widget>("keep").unwrap().unwrap().meta.generation, 2);
+        assert_eq!(
+            store
+                .get::<Widget>("keep")
+                .unwrap()
+                .unwrap()
+                .meta
+                .generation,
+            2
+        );
     }
 
     #[test]

@@ -1,0 +1,506 @@
+//! [`SlicerClient`]: the typed client of the daemon's REST API, over a Unix
+//! socket or TCP, built on the same wire types as the server.
+
+use std::path::PathBuf;
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use http::{Method, Request, StatusCode};
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, BodyStream, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::io::AsyncBufReadExt;
+
+use crate::types::query::to_query;
+use crate::types::{
+    ApplyRequest, ApplyResponse, BufferedExecResult, CreateNodeQuery, CreateNodeRequest,
+    CreateNodeResponse, DeleteResponse, ErrorBody, ExecFrame, ExecQuery, HostGroupInfo,
+    InfoResponse, NodeInfo, TagFilter,
+};
+
+/// Errors of API calls.
+#[derive(Debug, thiserror::Error, displaydoc::Display)]
+pub enum ClientError {
+    /// cannot connect to the slicer daemon at {endpoint}
+    Connect {
+        /// The socket or address.
+        endpoint: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// {operation} failed
+    Http {
+        /// The call.
+        operation: String,
+        /// The underlying error.
+        #[source]
+        source: hyper::Error,
+    },
+    /// {operation} answered {status}: {message}
+    Status {
+        /// The call.
+        operation: String,
+        /// The HTTP status.
+        status: StatusCode,
+        /// The daemon's error message.
+        message: String,
+    },
+    /// cannot decode the answer of {operation}
+    Decode {
+        /// The call.
+        operation: String,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// cannot encode the query of {operation}: {message}
+    Encode {
+        /// The call.
+        operation: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// bad daemon url {url:?}: use http://host:port or a unix socket path
+    BadUrl {
+        /// The rejected URL.
+        url: String,
+    },
+}
+
+impl ClientError {
+    /// The HTTP status of a `Status` error.
+    pub fn status(&self) -> Option<StatusCode> {
+        match self {
+            Self::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Where the daemon listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Endpoint {
+    /// A Unix socket path.
+    Unix(PathBuf),
+    /// `host:port` over TCP.
+    Tcp(String),
+}
+
+impl Endpoint {
+    /// Parse a `--url`: an address that starts with `/`, `./`, `~/` or
+    /// `unix://`, or ends with `.sock`, is a Unix socket (`reference/slicer.md`
+    /// §7.1); else `http://host:port`.
+    pub fn parse(url: &str) -> Result<Self, ClientError> {
+        if let Some(path) = url.strip_prefix("unix://") {
+            return Ok(Self::Unix(path.into()));
+        }
+        if let Some(rest) = url.strip_prefix("~/") {
+            let home = std::env::var_os("HOME").unwrap_or_default();
+            return Ok(Self::Unix(PathBuf::from(home).join(rest)));
+        }
+        if url.starts_with('/') || url.starts_with("./") || url.ends_with(".sock") {
+            return Ok(Self::Unix(url.into()));
+        }
+        let rest = url
+            .strip_prefix("http://")
+            .ok_or_else(|| ClientError::BadUrl {
+                url: url.to_owned(),
+            })?;
+        let host = rest.trim_end_matches('/');
+        if host.is_empty() {
+            return Err(ClientError::BadUrl {
+                url: url.to_owned(),
+            });
+        }
+        Ok(Self::Tcp(host.to_owned()))
+    }
+}
+
+impl std::fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unix(path) => write!(f, "{}", path.display()),
+            Self::Tcp(addr) => write!(f, "http://{addr}"),
+        }
+    }
+}
+
+/// A client of one daemon.
+#[derive(Debug, Clone)]
+pub struct SlicerClient {
+    endpoint: Endpoint,
+    token: Option<String>,
+}
+
+type Body = BoxBody<Bytes, std::io::Error>;
+
+fn full(bytes: impl Into<Bytes>) -> Body {
+    Full::new(bytes.into())
+        .map_err(|never| match never {})
+        .boxed()
+}
+
+/// Streamed exec frames.
+#[derive(Debug)]
+pub struct ExecFrames {
+    lines: tokio::io::Lines<tokio::io::BufReader<tokio_util_compat::StreamReader>>,
+}
+
+/// Minimal adapter from a body stream to `AsyncRead`, so frames are read
+/// line by line as they arrive.
+mod tokio_util_compat {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use bytes::{Buf, Bytes};
+    use futures_util::Stream;
+    use futures_util::stream::BoxStream;
+    use tokio::io::{AsyncRead, ReadBuf};
+
+    /// Reads the bytes of a stream of chunks.
+    pub struct StreamReader {
+        pub(super) stream: BoxStream<'static, std::io::Result<Bytes>>,
+        pub(super) chunk: Bytes,
+    }
+
+    impl std::fmt::Debug for StreamReader {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("StreamReader")
+        }
+    }
+
+    impl AsyncRead for StreamReader {
+        fn poll_read(
+            mut self: Pin<&mut Self>,
+            cx: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<std::io::Result<()>> {
+            while self.chunk.is_empty() {
+                match Pin::new(&mut self.stream).poll_next(cx) {
+                    Poll::Ready(Some(Ok(chunk))) => self.chunk = chunk,
+                    Poll::Ready(Some(Err(err))) => return Poll::Ready(Err(err)),
+                    Poll::Ready(None) => return Poll::Ready(Ok(())),
+                    Poll::Pending => return Poll::Pending,
+                }
+            }
+            let n = self.chunk.len().min(buf.remaining());
+            buf.put_slice(&self.chunk[..n]);
+            self.chunk.advance(n);
+            Poll::Ready(Ok(()))
+        }
+    }
+}
+
+impl ExecFrames {
+    fn new(body: Incoming) -> Self {
+        let stream = BodyStream::new(body)
+            .try_filter_map(|frame| async move { Ok(frame.into_data().ok()) })
+            .map_err(std::io::Error::other);
+        let reader = tokio_util_compat::StreamReader {
+            stream: Box::pin(stream),
+            chunk: Bytes::new(),
+        };
+        Self {
+            lines: tokio::io::BufReader::new(reader).lines(),
+        }
+    }
+
+    /// The next frame, or `None` at the end of the stream.
+    pub async fn next_frame(&mut self) -> Option<Result<ExecFrame, ClientError>> {
+        loop {
+            let line = match self.lines.next_line().await {
+                Ok(Some(line)) => line,
+                Ok(None) => return None,
+                Err(err) => {
+                    return Some(Err(ClientError::Connect {
+                        endpoint: "exec stream".into(),
+                        source: err,
+                    }));
+                }
+            };
+            if line.trim().is_empty() {
+                continue;
+            }
+            return Some(
+                serde_json::from_str(&line).map_err(|source| ClientError::Decode {
+                    operation: "exec stream".into(),
+                    source,
+                }),
+            );
+        }
+    }
+}
+
+impl SlicerClient {
+    /// A client of the daemon at `endpoint`, sending `token` as a bearer
+    /// token when given.
+    pub fn new(endpoint: Endpoint, token: Option<String>) -> Self {
+        Self { endpoint, token }
+    }
+
+    /// The endpoint.
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.endpoint
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Body,
+        content_type: Option<&str>,
+    ) -> Result<hyper::Response<Incoming>, ClientError> {
+        let operation = format!(
+            "{method} {}",
+            path_and_query.split('?').next().unwrap_or("")
+        );
+        let connect_err = |source| ClientError::Connect {
+            endpoint: self.endpoint.to_string(),
+            source,
+        };
+        let http_err = |source| ClientError::Http {
+            operation: operation.clone(),
+            source,
+        };
+        let (mut sender, host) = match &self.endpoint {
+            Endpoint::Unix(path) => {
+                let stream = tokio::net::UnixStream::connect(path)
+                    .await
+                    .map_err(connect_err)?;
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(http_err)?;
+                tokio::spawn(conn);
+                (sender, "localhost".to_owned())
+            }
+            Endpoint::Tcp(addr) => {
+                let stream = tokio::net::TcpStream::connect(addr)
+                    .await
+                    .map_err(connect_err)?;
+                let (sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+                    .await
+                    .map_err(http_err)?;
+                tokio::spawn(conn);
+                (sender, addr.clone())
+            }
+        };
+        let mut request = Request::builder()
+            .method(method)
+            .uri(path_and_query)
+            .header(http::header::HOST, host);
+        if let Some(token) = &self.token {
+            request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        if let Some(content_type) = content_type {
+            request = request.header(http::header::CONTENT_TYPE, content_type);
+        }
+        let request = request.body(body).map_err(|err| ClientError::Encode {
+            operation: operation.clone(),
+            message: err.to_string(),
+        })?;
+        let response = sender.send_request(request).await.map_err(http_err)?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        let message = serde_json::from_slice::<ErrorBody>(&bytes)
+            .map(|e| e.error)
+            .unwrap_or_else(|_| String::from_utf8_lossy(&bytes).trim().to_owned());
+        Err(ClientError::Status {
+            operation,
+            status,
+            message,
+        })
+    }
+
+    async fn json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, ClientError> {
+        let has_body = body.is_some();
+        let response = self
+            .send(
+                method.clone(),
+                path,
+                full(body.unwrap_or_default()),
+                has_body.then_some("application/json"),
+            )
+            .await?;
+        let operation = format!("{method} {path}");
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|source| ClientError::Http {
+                operation: operation.clone(),
+                source,
+            })?
+            .to_bytes();
+        serde_json::from_slice(&bytes).map_err(|source| ClientError::Decode { operation, source })
+    }
+
+    fn with_query<Q: serde::Serialize>(path: &str, query: &Q) -> Result<String, ClientError> {
+        let encoded = to_query(query).map_err(|err| ClientError::Encode {
+            operation: path.to_owned(),
+            message: err.to_string(),
+        })?;
+        Ok(if encoded.is_empty() {
+            path.to_owned()
+        } else {
+            format!("{path}?{encoded}")
+        })
+    }
+
+    /// `GET /healthz`.
+    pub async fn healthz(&self) -> Result<(), ClientError> {
+        self.send(Method::GET, "/healthz", full(Bytes::new()), None)
+            .await
+            .map(drop)
+    }
+
+    /// `GET /info`.
+    pub async fn info(&self) -> Result<InfoResponse, ClientError> {
+        self.json(Method::GET, "/info", None).await
+    }
+
+    /// `GET /hostgroup`.
+    pub async fn host_groups(&self) -> Result<Vec<HostGroupInfo>, ClientError> {
+        self.json(Method::GET, "/hostgroup", None).await
+    }
+
+    /// `GET /nodes`, or `GET /hostgroup/{group}/nodes`.
+    pub async fn nodes(
+        &self,
+        group: Option<&str>,
+        filter: &TagFilter,
+    ) -> Result<Vec<NodeInfo>, ClientError> {
+        let path = match group {
+            Some(group) => format!("/hostgroup/{group}/nodes"),
+            None => "/nodes".to_owned(),
+        };
+        self.json(Method::GET, &Self::with_query(&path, filter)?, None)
+            .await
+    }
+
+    /// `POST /hostgroup/{group}/nodes`.
+    pub async fn create_node(
+        &self,
+        group: &str,
+        query: &CreateNodeQuery,
+        request: &CreateNodeRequest,
+    ) -> Result<CreateNodeResponse, ClientError> {
+        let path = Self::with_query(&format!("/hostgroup/{group}/nodes"), query)?;
+        let body = serde_json::to_vec(request).map_err(|source| ClientError::Decode {
+            operation: path.clone(),
+            source,
+        })?;
+        self.json(Method::POST, &path, Some(body)).await
+    }
+
+    /// `DELETE /hostgroup/{group}/nodes/{hostname}`.
+    pub async fn delete_node(
+        &self,
+        group: &str,
+        hostname: &str,
+    ) -> Result<DeleteResponse, ClientError> {
+        self.json(
+            Method::DELETE,
+            &format!("/hostgroup/{group}/nodes/{hostname}"),
+            None,
+        )
+        .await
+    }
+
+    /// `POST /vm/{hostname}/exec`, streamed; `stdin` is sent as the body.
+    pub async fn exec(
+        &self,
+        hostname: &str,
+        query: &ExecQuery,
+        stdin: Bytes,
+    ) -> Result<ExecFrames, ClientError> {
+        let path = Self::with_query(&format!("/vm/{hostname}/exec"), query)?;
+        let response = self
+            .send(
+                Method::POST,
+                &path,
+                full(stdin),
+                Some("application/octet-stream"),
+            )
+            .await?;
+        Ok(ExecFrames::new(response.into_body()))
+    }
+
+    /// `POST /vm/{hostname}/exec?buffered=true`.
+    pub async fn exec_buffered(
+        &self,
+        hostname: &str,
+        query: &ExecQuery,
+    ) -> Result<BufferedExecResult, ClientError> {
+        let mut query = query.clone();
+        query.buffered = Some(true);
+        let path = Self::with_query(&format!("/vm/{hostname}/exec"), &query)?;
+        self.json(Method::POST, &path, None).await
+    }
+
+    /// `POST /apply`.
+    pub async fn apply(&self, request: &ApplyRequest) -> Result<ApplyResponse, ClientError> {
+        let body = serde_json::to_vec(request).map_err(|source| ClientError::Decode {
+            operation: "POST /apply".into(),
+            source,
+        })?;
+        self.json(Method::POST, "/apply", Some(body)).await
+    }
+
+    /// `GET /apply`: the stored host groups as YAML.
+    pub async fn stored_config(&self) -> Result<String, ClientError> {
+        let response = self
+            .send(Method::GET, "/apply", full(Bytes::new()), None)
+            .await?;
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|source| ClientError::Http {
+                operation: "GET /apply".into(),
+                source,
+            })?
+            .to_bytes();
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoints_follow_the_sdk_conventions() {
+        assert_eq!(
+            Endpoint::parse("/run/slicer/a.sock").unwrap(),
+            Endpoint::Unix("/run/slicer/a.sock".into())
+        );
+        assert_eq!(
+            Endpoint::parse("unix:///tmp/x").unwrap(),
+            Endpoint::Unix("/tmp/x".into())
+        );
+        assert_eq!(
+            Endpoint::parse("slicer.sock").unwrap(),
+            Endpoint::Unix("slicer.sock".into())
+        );
+        assert_eq!(
+            Endpoint::parse("http://127.0.0.1:8080/").unwrap(),
+            Endpoint::Tcp("127.0.0.1:8080".into())
+        );
+        assert!(Endpoint::parse("ftp://x").is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! `slicer up`: the daemon. It opens the store, collects what belongs to
+//! nobody, applies the config's host groups, runs the group and VM
+//! controllers and the REST API, and on SIGTERM/Ctrl-C stops as Slicer's
+//! `graceful_shutdown` says (or leaves every VM running with `--keep-vms`).
+
+mod apply;
+mod backend;
+mod run;
+
+pub use apply::{ApplyError, apply_groups, plan_groups};
+pub use backend::DaemonBackend;
+pub use run::{UpOptions, up};
