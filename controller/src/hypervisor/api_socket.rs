@@ -320,3 +320,70 @@ impl ApiSocket {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::hypervisor::test_utils::{ApiSpec, FakeVmm};
+
+    #[tokio::test]
+    async fn a_refused_request_names_socket_method_path_status_and_answer() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("api.sock");
+        let _fake = FakeVmm::serve(&socket, Arc::new(ApiSpec::load("firecracker-api.yaml")));
+        let api = ApiSocket::new(&socket);
+        let err = api
+            .put("/boot-source", &serde_json::json!({"kernel": "/k"}))
+            .await
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&format!("PUT /boot-source on {}", socket.display())),
+            "{err}"
+        );
+        assert!(err.contains("400 Bad Request"), "{err}");
+        assert!(
+            err.contains("kernel_image_path"),
+            "the vmm's answer is kept: {err}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_socket_is_a_connect_error_naming_it() {
+        let err = ApiSocket::new("/nonexistent/api.sock")
+            .get::<serde_json::Value>("/")
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "cannot connect to /nonexistent/api.sock for GET /");
+    }
+
+    #[tokio::test]
+    async fn a_silent_vmm_times_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("api.sock");
+        // Accepts connections but never answers.
+        let _listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let err = ApiSocket::new(&socket)
+            .with_timeout(Duration::from_millis(100))
+            .put_empty("/api/v1/vm.boot")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiSocketError::Timeout { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn waiting_for_a_vmm_that_exits_stops_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let vmm =
+            ProcessRecord::spawn(Path::new("/bin/true"), [""; 0], &dir.path().join("log")).unwrap();
+        vmm.wait_exit(Duration::from_secs(5)).await;
+        let err = ApiSocket::new(dir.path().join("api.sock"))
+            .wait_ready("/", &vmm, Duration::from_secs(10))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiSocketError::Exited { .. }), "{err}");
+    }
+}

@@ -300,3 +300,6 @@ impl Hypervisor for CloudHypervisorDriver {
         Ok(handle)
     }
 }
+
+#[cfg(test)]
+mod tests;
