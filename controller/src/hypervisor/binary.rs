@@ -11,9 +11,13 @@ pub const EXTRA_BIN_DIRS: &[&str] = &["/usr/local/bin", "/usr/bin", "/root/.carg
 /// [`EXTRA_BIN_DIRS`].
 pub fn search_dirs_from_env() -> Vec<PathBuf> {
     let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(EXTRA_BIN_DIRS.iter().map(PathBuf::from))
-        .collect()
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for dir in std::env::split_paths(&path).chain(EXTRA_BIN_DIRS.iter().map(PathBuf::from)) {
+        if !dirs.contains(&dir) {
+            dirs.push(dir);
+        }
+    }
+    dirs
 }
 
 /// The first regular file called `binary` in `dirs`.
