@@ -267,3 +267,48 @@ fn find_binary_in(binary: &str, dirs: &[PathBuf]) -> Result<PathBuf, QemuError> 
         searched: super::binary::display_dirs(dirs),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::hypervisor::VmProbe;
+    use crate::hypervisor::accel::Accel;
+    use crate::hypervisor::test_utils::{sample_spec, script};
+
+    fn driver(dir: &Path) -> QemuDriver {
+        script(dir, QEMU_BINARY, "exit 0");
+        script(dir, VHOST_VSOCK_BINARY, "exit 0");
+        let accel = AccelChoice {
+            accel: Accel::Tcg,
+            reason: "test".into(),
+        };
+        QemuDriver::detect_with(&[dir.to_owned()], accel).unwrap()
+    }
+
+    #[tokio::test]
+    async fn snapshots_are_refused_by_the_trait_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let driver = driver(dir.path());
+        assert!(!driver.capabilities().snapshot);
+        let spec = sample_spec(&dir.path().join("run"));
+        let err = driver.restore(&spec, dir.path()).await.unwrap_err();
+        assert_eq!(err.to_string(), "qemu cannot restore a vm from a snapshot");
+    }
+
+    #[tokio::test]
+    async fn a_live_qemu_without_qmp_is_still_starting() {
+        let dir = tempfile::tempdir().unwrap();
+        let driver = driver(dir.path());
+        let spec = sample_spec(&dir.path().join("run"));
+        let vmm =
+            ProcessRecord::spawn(Path::new("/bin/sleep"), ["30"], &dir.path().join("log")).unwrap();
+        let sidecar = vmm.clone();
+        let handle = driver.handle_for(&spec, vmm, sidecar);
+        assert_eq!(driver.probe(&handle).await, VmProbe::Starting);
+        handle.vmm.terminate(Duration::from_secs(2)).await.unwrap();
+        assert_eq!(driver.probe(&handle).await, VmProbe::Gone);
+    }
+}
