@@ -85,7 +85,24 @@ pub struct Jail {
     pub root: PathBuf,
 }
 
+/// The jailer's default chroot base.
+pub const DEFAULT_CHROOT_BASE: &str = "/srv/jailer";
+
 impl JailerConfig {
+    /// A configuration for the `jailer` found in `search_dirs`, running
+    /// Firecracker as `uid:gid` under [`DEFAULT_CHROOT_BASE`] with cgroup
+    /// v2; `None` when no jailer is installed.
+    pub fn find(search_dirs: &[PathBuf], uid: u32, gid: u32) -> Option<Self> {
+        crate::hypervisor::binary::find_in(JAILER_BINARY, search_dirs).map(|jailer| Self {
+            jailer,
+            uid,
+            gid,
+            chroot_base: PathBuf::from(DEFAULT_CHROOT_BASE),
+            cgroup_version: 2,
+            cgroups: Vec::new(),
+        })
+    }
+
     /// The jail of the VM named `vm` when Firecracker is `firecracker`.
     pub fn jail(&self, firecracker: &Path, vm: &str) -> Jail {
         let id = jail_id(vm);
@@ -259,6 +276,16 @@ mod tests {
             jail.host_path(jail_files::VSOCK),
             Path::new("/srv/jailer/firecracker/web-1-prod/root/vsock")
         );
+    }
+
+    #[test]
+    fn find_needs_an_installed_jailer() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(JailerConfig::find(&[dir.path().to_owned()], 1, 1), None);
+        std::fs::write(dir.path().join(JAILER_BINARY), b"").unwrap();
+        let found = JailerConfig::find(&[dir.path().to_owned()], 1, 2).unwrap();
+        assert_eq!(found.jailer, dir.path().join(JAILER_BINARY));
+        assert_eq!((found.uid, found.gid, found.cgroup_version), (1, 2, 2));
     }
 
     #[test]

@@ -248,3 +248,71 @@ fn firecracker_refuses_a_host_without_kvm() {
         "firecracker needs a usable /dev/kvm: only kvm_pvm"
     );
 }
+
+#[tokio::test]
+async fn a_jailed_vm_is_configured_with_paths_inside_the_jail() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut spec = sample_spec(&dir.path().join("run"));
+    for (name, path) in [
+        ("vmlinux", &mut spec.boot.kernel_elf),
+        ("disk.ext4", &mut spec.root_disk),
+    ] {
+        *path = dir.path().join(name);
+        std::fs::write(&*path, name).unwrap();
+    }
+    spec.boot.initrd = None;
+    let jailer_bin = script(
+        dir.path(),
+        "jailer",
+        r#": > "$0.spawned"
+exec sleep 30"#,
+    );
+    let jailer = JailerConfig {
+        jailer: jailer_bin.clone(),
+        uid: nix::unistd::getuid().as_raw(),
+        gid: nix::unistd::getgid().as_raw(),
+        chroot_base: dir.path().join("jails"),
+        cgroup_version: 2,
+        cgroups: Vec::new(),
+    };
+    let driver = driver(dir.path()).with_jailer(jailer);
+    let root = dir.path().join("jails/firecracker/vm-1/root");
+    let start = tokio::spawn({
+        let (driver, spec) = (driver.clone(), spec.clone());
+        async move { driver.launch(&spec).await }
+    });
+    wait_for_file(&jailer_bin.with_extension("spawned")).await;
+    let fake = FakeVmm::serve(
+        &root.join("firecracker.sock"),
+        Arc::new(ApiSpec::load("firecracker-api.yaml")),
+    );
+    let handle = start.await.unwrap().unwrap();
+    assert_eq!(handle.control_socket, root.join("firecracker.sock"));
+    assert_eq!(handle.vsock_socket, root.join("vsock"));
+    assert!(driver.describe().contains("jailed as"));
+    let err = driver.snapshot(&handle, dir.path()).await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            HypervisorError::Firecracker(FirecrackerError::JailedSnapshot { .. })
+        ),
+        "{err:?}"
+    );
+    driver.kill(&handle).await.unwrap();
+    assert!(!root.exists(), "kill removes the jail");
+
+    assert_eq!(fake.violations(), Vec::<String>::new());
+    assert_eq!(
+        fake.bodies("PUT", "/boot-source")[0]["kernel_image_path"],
+        "/vmlinux"
+    );
+    assert_eq!(
+        fake.bodies("PUT", "/drives/rootfs")[0]["path_on_host"],
+        "/rootfs.ext4"
+    );
+    assert_eq!(fake.bodies("PUT", "/vsock")[0]["uds_path"], "/vsock");
+    assert_eq!(
+        fake.bodies("PUT", "/logger")[0]["log_path"],
+        "/firecracker.log"
+    );
+}
