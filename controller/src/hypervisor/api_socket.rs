@@ -197,7 +197,11 @@ impl ApiSocket {
     ) -> Result<(), ApiSocketError> {
         let deadline = Instant::now() + timeout;
         loop {
-            if self.send(Method::GET, ready_path, None).await.is_ok() {
+            // Each attempt is bounded by what is left of the wait, so a VMM
+            // that accepts connections but never answers cannot stretch it.
+            let left = deadline.saturating_duration_since(Instant::now());
+            let attempt = self.exchange(Method::GET, ready_path, None);
+            if let Ok(Ok(_)) = tokio::time::timeout(left, attempt).await {
                 return Ok(());
             }
             if !vmm.is_alive() {
@@ -372,6 +376,27 @@ mod tests {
             .await
             .unwrap_err();
         assert!(matches!(err, ApiSocketError::Timeout { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn waiting_on_a_silent_vmm_ends_at_the_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("api.sock");
+        let _listener = tokio::net::UnixListener::bind(&socket).unwrap();
+        let vmm =
+            ProcessRecord::spawn(Path::new("/bin/sleep"), ["30"], &dir.path().join("log")).unwrap();
+        let started = Instant::now();
+        let err = ApiSocket::new(&socket)
+            .wait_ready("/", &vmm, Duration::from_millis(300))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiSocketError::NotReady { .. }), "{err}");
+        assert!(
+            started.elapsed() < DEFAULT_REQUEST_TIMEOUT,
+            "{:?}",
+            started.elapsed()
+        );
+        vmm.terminate(Duration::from_secs(2)).await.unwrap();
     }
 
     #[tokio::test]
