@@ -2,16 +2,13 @@
 //! that validates every request against `cloud-hypervisor-api.yaml`.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::*;
 use crate::hypervisor::VmProbe;
-use crate::hypervisor::test_utils::{
-    ApiSpec, FakeVmm, sample_spec, script, wait_for_file, working_kvm,
-};
+use crate::hypervisor::test_utils::{self, FakeVmm, sample_spec, script, working_kvm};
 
 /// A `cloud-hypervisor` stand-in: notes that it started and idles.
 const FAKE_CLOUD_HYPERVISOR: &str = r#"[ "$1" = "--api-socket" ] || exit 2
@@ -26,13 +23,13 @@ fn driver(dir: &Path) -> CloudHypervisorDriver {
         .with_shutdown_grace(Duration::from_millis(100))
 }
 
+/// Serve the fake Cloud Hypervisor once the fake binary has started.
 async fn serve_when_spawned(
     socket: &Path,
     start: tokio::task::JoinHandle<Result<VmHandle, HypervisorError>>,
 ) -> (FakeVmm, VmHandle) {
-    wait_for_file(&socket.with_extension("sock.spawned")).await;
-    let fake = FakeVmm::serve(socket, Arc::new(ApiSpec::load("cloud-hypervisor-api.yaml")));
-    (fake, start.await.unwrap().unwrap())
+    let marker = socket.with_extension("sock.spawned");
+    test_utils::serve_when_spawned(&marker, socket, "cloud-hypervisor-api.yaml", start).await
 }
 
 #[tokio::test]

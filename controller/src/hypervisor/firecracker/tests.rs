@@ -10,7 +10,7 @@ use serde_json::json;
 use super::*;
 use crate::hypervisor::VmProbe;
 use crate::hypervisor::test_utils::{
-    ApiSpec, FakeVmm, sample_spec, script, wait_for_file, working_kvm,
+    self, ApiSpec, FakeVmm, sample_spec, script, wait_for_file, working_kvm,
 };
 
 /// A `firecracker` stand-in: notes that it started (so the test can serve
@@ -26,17 +26,13 @@ fn driver(dir: &Path) -> FirecrackerDriver {
         .with_ctrl_alt_del_grace(Duration::from_millis(100))
 }
 
-/// Run `launch` (or `restore`) in the background and serve the fake API
-/// on the socket once the fake binary has started.
+/// Serve the fake Firecracker once the fake binary has started.
 async fn serve_when_spawned(
     socket: &Path,
     start: tokio::task::JoinHandle<Result<VmHandle, HypervisorError>>,
 ) -> (FakeVmm, VmHandle) {
     let marker = socket.with_extension("sock.spawned");
-    wait_for_file(&marker).await;
-    let fake = FakeVmm::serve(socket, Arc::new(ApiSpec::load("firecracker-api.yaml")));
-    let handle = start.await.unwrap().unwrap();
-    (fake, handle)
+    test_utils::serve_when_spawned(&marker, socket, "firecracker-api.yaml", start).await
 }
 
 #[tokio::test]

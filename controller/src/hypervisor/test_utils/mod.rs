@@ -57,6 +57,22 @@ pub(crate) fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     path
 }
 
+/// Await a driver's `launch` or `restore` running in `start`, serving the
+/// fake VMM for `contract` (a file in `shared/contracts/`) on `socket` as
+/// soon as the fake binary has written `marker`. The fake cannot bind
+/// earlier: the driver clears stale sockets from the run directory before
+/// it spawns the VMM.
+pub(crate) async fn serve_when_spawned(
+    marker: &Path,
+    socket: &Path,
+    contract: &str,
+    start: tokio::task::JoinHandle<Result<super::VmHandle, super::HypervisorError>>,
+) -> (FakeVmm, super::VmHandle) {
+    wait_for_file(marker).await;
+    let fake = FakeVmm::serve(socket, std::sync::Arc::new(ApiSpec::load(contract)));
+    (fake, start.await.unwrap().unwrap())
+}
+
 /// Wait until `path` exists.
 pub(crate) async fn wait_for_file(path: &Path) {
     let deadline = Instant::now() + Duration::from_secs(10);
