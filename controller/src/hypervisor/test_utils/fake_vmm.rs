@@ -132,7 +132,12 @@ async fn handle(
         .await
         .map(|b| b.to_bytes())
         .unwrap_or_default();
-    let violation = spec.check(&method, &path, &body).err();
+    let reply = answer(&method, &path);
+    let violation = spec.check(&method, &path, &body).err().or_else(|| {
+        reply
+            .as_ref()
+            .and_then(|reply| spec.check_ok_response(&method, &path, reply).err())
+    });
     recorded.lock().unwrap().push(Recorded {
         method: method.clone(),
         path: path.clone(),
@@ -144,7 +149,7 @@ async fn handle(
             StatusCode::BAD_REQUEST,
             Some(json!({ "fault_message": reason })),
         ),
-        None => match answer(&method, &path) {
+        None => match reply {
             Some(reply) => (StatusCode::OK, Some(reply)),
             None => (StatusCode::NO_CONTENT, None),
         },

@@ -18,6 +18,8 @@ struct Operation {
     method: String,
     segments: Vec<Segment>,
     body: Option<jsonschema::Validator>,
+    /// Schema of the `200` answer, if the spec gives one.
+    ok_response: Option<jsonschema::Validator>,
 }
 
 #[derive(Clone)]
@@ -103,7 +105,14 @@ impl ApiSpec {
                     op.get("requestBody")
                         .map(|body| body["content"]["application/json"]["schema"].clone())
                 };
-                let body = schema.map(|mut schema| {
+                let response = if swagger {
+                    op["responses"]["200"].get("schema").cloned()
+                } else {
+                    op["responses"]["200"]
+                        .get("content")
+                        .map(|c| c["application/json"]["schema"].clone())
+                };
+                let compile = |mut schema: Value| {
                     make_strict(&mut schema);
                     let root = json!({ "allOf": [schema], "definitions": definitions });
                     jsonschema::options()
@@ -112,11 +121,12 @@ impl ApiSpec {
                         .unwrap_or_else(|err| {
                             panic!("schema of {method} {template} does not compile: {err}")
                         })
-                });
+                };
                 operations.push(Operation {
                     method: method.to_uppercase(),
                     segments: segments.clone(),
-                    body,
+                    body: schema.map(compile),
+                    ok_response: response.map(compile),
                 });
             }
         }
@@ -129,16 +139,7 @@ impl ApiSpec {
     /// Check one request: the endpoint exists for `method`, and `body`
     /// validates against its schema (or is empty when it takes none).
     pub(crate) fn check(&self, method: &str, path: &str, body: &[u8]) -> Result<(), String> {
-        let path = path.split('?').next().unwrap_or(path);
-        let relative = path
-            .strip_prefix(self.base_path.as_str())
-            .ok_or_else(|| format!("{path} is outside the API base path {}", self.base_path))?;
-        let segments: Vec<&str> = relative.split('/').filter(|s| !s.is_empty()).collect();
-        let op = self
-            .operations
-            .iter()
-            .find(|op| op.method == method && matches(&op.segments, &segments))
-            .ok_or_else(|| format!("{method} {path} is not in the spec"))?;
+        let op = self.operation(method, path)?;
         match (&op.body, body.is_empty()) {
             (None, true) => Ok(()),
             (None, false) => Err(format!("{method} {path} takes no body")),
@@ -157,6 +158,44 @@ impl ApiSpec {
                 }
             }
         }
+    }
+}
+
+impl ApiSpec {
+    /// Check that `body` is a valid `200` answer to `method path`, so the
+    /// fake VMM answers in the spec's shapes.
+    pub(crate) fn check_ok_response(
+        &self,
+        method: &str,
+        path: &str,
+        body: &Value,
+    ) -> Result<(), String> {
+        let op = self.operation(method, path)?;
+        let validator = op
+            .ok_response
+            .as_ref()
+            .ok_or_else(|| format!("{method} {path} has no 200 answer in the spec"))?;
+        let errors: Vec<String> = validator
+            .iter_errors(body)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("answer to {method} {path}: {}", errors.join("; ")))
+        }
+    }
+
+    fn operation(&self, method: &str, path: &str) -> Result<&Operation, String> {
+        let path = path.split('?').next().unwrap_or(path);
+        let relative = path
+            .strip_prefix(self.base_path.as_str())
+            .ok_or_else(|| format!("{path} is outside the API base path {}", self.base_path))?;
+        let segments: Vec<&str> = relative.split('/').filter(|s| !s.is_empty()).collect();
+        self.operations
+            .iter()
+            .find(|op| op.method == method && matches(&op.segments, &segments))
+            .ok_or_else(|| format!("{method} {path} is not in the spec"))
     }
 }
 
@@ -262,6 +301,10 @@ mod tests {
         assert!(spec.check("PUT", "/nowhere", b"{}").is_err());
         assert!(spec.check("DELETE", "/vm", b"").is_err());
         spec.check("GET", "/", b"").unwrap();
+        let info = serde_json::json!({"app_name": "Firecracker", "id": "i", "state": "Running", "vmm_version": "1"});
+        spec.check_ok_response("GET", "/", &info).unwrap();
+        let bad = serde_json::json!({"app_name": "Firecracker", "id": "i", "state": "Up", "vmm_version": "1"});
+        assert!(spec.check_ok_response("GET", "/", &bad).is_err());
     }
 
     #[test]
