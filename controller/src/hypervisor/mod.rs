@@ -93,8 +93,6 @@ pub enum HypervisorError {
     Firecracker(#[from] firecracker::FirecrackerError),
     /// cloud hypervisor driver failed
     CloudHypervisor(#[from] cloud_hypervisor::CloudHypervisorError),
-    /// vmm api request failed
-    ApiSocket(#[from] api_socket::ApiSocketError),
     /// cannot prepare run directory {path}
     RunDir {
         /// The run directory.
