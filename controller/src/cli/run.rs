@@ -10,9 +10,10 @@ use clap::Args;
 use slicer_api::types::{ExecFrameKind, ExecQuery};
 
 use crate::agent_client::empty_body;
-use crate::hypervisor::qemu::QemuDriver;
+use crate::config::HypervisorName;
+use crate::hypervisor::VmSpec;
+use crate::hypervisor::choice;
 use crate::hypervisor::spec::GuestSettings;
-use crate::hypervisor::{Hypervisor, VmSpec};
 use crate::image::GuestImage;
 use crate::paths::DataDir;
 use crate::storage::clone_file;
@@ -32,6 +33,10 @@ pub struct RunArgs {
     /// How long to wait for the guest agent.
     #[arg(long, default_value = "60s", value_parser = humantime::parse_duration)]
     pub timeout: Duration,
+    /// Hypervisor: firecracker, qemu or cloud-hypervisor. Default: the best
+    /// one this host can run (Firecracker with working KVM, else QEMU).
+    #[arg(long, value_parser = parse_hypervisor)]
+    pub hypervisor: Option<HypervisorName>,
     /// Data directory (default /var/lib/slicer, or $SLICER_DATA_DIR).
     #[arg(long, env = "SLICER_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
@@ -48,8 +53,9 @@ impl RunArgs {
             .clone()
             .map_or_else(DataDir::from_env, DataDir::new);
         let image = GuestImage::open(&data, &self.image)?;
-        let driver = QemuDriver::detect()?;
-        eprintln!("slicer run: {}", driver.describe());
+        let chosen = choice::choose(self.hypervisor)?;
+        let driver = chosen.driver;
+        eprintln!("slicer run: {} ({})", driver.describe(), chosen.reason);
         let name = format!("run-{}", std::process::id());
         let scratch = tempfile::Builder::new()
             .prefix(&format!("{name}-"))
@@ -113,5 +119,17 @@ impl RunArgs {
         .await;
         driver.shutdown(&handle, Duration::from_secs(10)).await?;
         result
+    }
+}
+
+/// The `--hypervisor` names, spelt as in the config file.
+fn parse_hypervisor(name: &str) -> Result<HypervisorName, String> {
+    match name {
+        "firecracker" => Ok(HypervisorName::Firecracker),
+        "qemu" => Ok(HypervisorName::Qemu),
+        "cloud-hypervisor" => Ok(HypervisorName::CloudHypervisor),
+        other => Err(format!(
+            "unknown hypervisor {other:?}; use firecracker, qemu or cloud-hypervisor"
+        )),
     }
 }

@@ -10,8 +10,9 @@ use tokio_util::sync::CancellationToken;
 use super::apply::apply_groups;
 use super::backend::DaemonBackend;
 use crate::config::HostGroupSpec;
+use crate::config::HypervisorName;
 use crate::hypervisor::Hypervisor;
-use crate::hypervisor::qemu::QemuDriver;
+use crate::hypervisor::choice::choose;
 use crate::lifecycle::{
     Context, GroupReconciler, TapRegistry, Timing, VmReconciler, collect_orphans, group_of,
     stop_for_daemon_shutdown,
@@ -50,10 +51,16 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
     std::fs::create_dir_all(data.root())
         .with_context(|| format!("cannot create {}", data.root().display()))?;
     let store = Store::open(&data.store_dir())?;
-    let driver = QemuDriver::detect()?;
-    let hypervisor_line = driver.describe();
+    let configured = match config.config.hypervisor.as_deref() {
+        Some("qemu") => Some(HypervisorName::Qemu),
+        Some("firecracker") => Some(HypervisorName::Firecracker),
+        Some("cloud-hypervisor") => Some(HypervisorName::CloudHypervisor),
+        _ => None,
+    };
+    let chosen = choose(configured)?;
+    let hypervisor_line = format!("{} ({})", chosen.driver.describe(), chosen.reason);
     tracing::info!(hypervisor = %hypervisor_line, "hypervisor chosen");
-    let hypervisor: Arc<dyn Hypervisor> = Arc::new(driver);
+    let hypervisor: Arc<dyn Hypervisor> = chosen.driver;
     let network: Arc<dyn HostNetwork> = Arc::new(LinuxNetwork::new()?);
     let ctx = Context {
         ipam: Ipam::new(&store)?,

@@ -7,16 +7,28 @@
 //! branches on [`Capabilities`] where behaviour differs.
 
 pub mod accel;
+pub mod api_socket;
+pub mod binary;
+mod bring_up;
+pub mod choice;
+pub mod cloud_hypervisor;
+pub mod firecracker;
 mod handle;
+mod probe;
 pub mod process;
 pub mod qemu;
+mod run_dir;
 pub mod spec;
+#[cfg(test)]
+mod test_utils;
 pub mod tsc;
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
 pub use handle::{HANDLE_FILE, HandleError, VmHandle};
+pub use probe::VmProbe;
 use serde::{Deserialize, Serialize};
 use slicer_api::types::ShutdownAction;
 pub use spec::VmSpec;
@@ -33,6 +45,16 @@ pub enum HypervisorKind {
     CloudHypervisor,
 }
 
+impl std::fmt::Display for HypervisorKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Qemu => "qemu",
+            Self::Firecracker => "firecracker",
+            Self::CloudHypervisor => "cloud-hypervisor",
+        })
+    }
+}
+
 /// What a driver can do, so callers branch on abilities, not on names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
@@ -41,6 +63,9 @@ pub struct Capabilities {
     pub exits_on_guest_poweroff: bool,
     /// vCPUs can be paused and resumed.
     pub pause: bool,
+    /// The VM's state can be saved with [`Hypervisor::snapshot`] and a VM
+    /// started from it with [`Hypervisor::restore`].
+    pub snapshot: bool,
 }
 
 /// How a stop ended.
@@ -64,13 +89,32 @@ pub enum HypervisorError {
     Process(#[from] process::ProcessError),
     /// vm handle error
     Handle(#[from] HandleError),
+    /// firecracker driver failed
+    Firecracker(#[from] firecracker::FirecrackerError),
+    /// cloud hypervisor driver failed
+    CloudHypervisor(#[from] cloud_hypervisor::CloudHypervisorError),
     /// cannot prepare run directory {path}
     RunDir {
         /// The run directory.
-        path: std::path::PathBuf,
+        path: PathBuf,
         /// The underlying error.
         #[source]
         source: std::io::Error,
+    },
+    /// control socket {socket} does not accept connections
+    ControlSocket {
+        /// The control socket.
+        socket: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// {kind} cannot {operation}
+    Unsupported {
+        /// The driver asked.
+        kind: HypervisorKind,
+        /// What it was asked to do.
+        operation: &'static str,
     },
 }
 
@@ -101,6 +145,66 @@ pub trait Hypervisor: Send + Sync + std::fmt::Debug {
 
     /// Continue frozen vCPUs.
     async fn resume(&self, handle: &VmHandle) -> Result<(), HypervisorError>;
+
+    /// Ask the VMM's control socket whether it answers (QMP for QEMU, the
+    /// HTTP API for Firecracker and Cloud Hypervisor).
+    ///
+    /// The default only checks that the socket accepts a connection;
+    /// drivers override it with a real request.
+    async fn ping(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
+        tokio::net::UnixStream::connect(&handle.control_socket)
+            .await
+            .map(drop)
+            .map_err(|source| HypervisorError::ControlSocket {
+                socket: handle.control_socket.clone(),
+                source,
+            })
+    }
+
+    /// Find out what became of a VM launched earlier, possibly by another
+    /// daemon process: used to adopt VMs after a restart.
+    ///
+    /// The process identity (pid and start time) decides [`VmProbe::Gone`];
+    /// a live process whose control socket answers [`Hypervisor::ping`] is
+    /// [`VmProbe::Running`], otherwise [`VmProbe::Starting`].
+    async fn probe(&self, handle: &VmHandle) -> VmProbe {
+        if !handle.is_running() {
+            return VmProbe::Gone;
+        }
+        match self.ping(handle).await {
+            Ok(()) => VmProbe::Running,
+            Err(err) => {
+                tracing::debug!(vm = %handle.name, error = %err, "vmm runs but its control socket does not answer");
+                VmProbe::Starting
+            }
+        }
+    }
+
+    /// Save the VM's state (devices and memory) into the directory `dir`,
+    /// which must exist. The vCPUs are paused first and stay paused: the
+    /// caller resumes or kills the VM afterwards.
+    ///
+    /// Only drivers with [`Capabilities::snapshot`] implement it.
+    async fn snapshot(&self, handle: &VmHandle, dir: &Path) -> Result<(), HypervisorError> {
+        let _ = (handle, dir);
+        Err(HypervisorError::Unsupported {
+            kind: self.kind(),
+            operation: "snapshot a vm",
+        })
+    }
+
+    /// Start a new VMM for `spec` from the state saved by
+    /// [`Hypervisor::snapshot`] in `dir`, and resume it. The snapshot must
+    /// come from a VM with the same run directory, disk and TAP.
+    ///
+    /// Only drivers with [`Capabilities::snapshot`] implement it.
+    async fn restore(&self, spec: &VmSpec, dir: &Path) -> Result<VmHandle, HypervisorError> {
+        let _ = (spec, dir);
+        Err(HypervisorError::Unsupported {
+            kind: self.kind(),
+            operation: "restore a vm from a snapshot",
+        })
+    }
 
     /// Stop gracefully: ask the guest agent to shut down, wait up to
     /// `grace` for the VMM to exit, then [`Hypervisor::kill`].

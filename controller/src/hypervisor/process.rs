@@ -213,6 +213,18 @@ impl ProcessRecord {
     }
 }
 
+/// The last lines of a log file, for error messages.
+pub(crate) fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().rev().take(5).collect();
+    let tail: Vec<&str> = lines.into_iter().rev().collect();
+    if tail.is_empty() {
+        format!("(no output in {})", path.display())
+    } else {
+        tail.join(" | ")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,7 +6,7 @@ mod args;
 mod qmp;
 mod vhost_vsock;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -41,7 +41,7 @@ mod files {
 /// Errors of the QEMU driver.
 #[derive(Debug, thiserror::Error, displaydoc::Display)]
 pub enum QemuError {
-    /// cannot find {binary} on PATH or in {searched}
+    /// cannot find {binary} in {searched}
     BinaryNotFound {
         /// The program looked for.
         binary: String,
@@ -87,10 +87,19 @@ pub struct QemuDriver {
 impl QemuDriver {
     /// Find the binaries and probe the host for KVM and the TSC rate.
     pub fn detect() -> Result<Self, QemuError> {
+        Self::detect_with(
+            &super::binary::search_dirs_from_env(),
+            HostProbe::default().choose(),
+        )
+    }
+
+    /// Like [`QemuDriver::detect`], with the binary search directories and
+    /// the acceleration decided by the caller (the hypervisor choice).
+    pub fn detect_with(search_dirs: &[PathBuf], accel: AccelChoice) -> Result<Self, QemuError> {
         Ok(Self {
-            qemu: find_binary(QEMU_BINARY)?,
-            vhost_vsock: find_binary(VHOST_VSOCK_BINARY)?,
-            accel: HostProbe::default().choose(),
+            qemu: find_binary_in(QEMU_BINARY, search_dirs)?,
+            vhost_vsock: find_binary_in(VHOST_VSOCK_BINARY, search_dirs)?,
+            accel,
             tsc_khz: super::tsc::host_tsc_khz(),
         })
     }
@@ -120,7 +129,7 @@ impl QemuDriver {
             if !qemu.is_alive() {
                 return Err(QemuError::QemuExited {
                     vm: spec.name.clone(),
-                    log_tail: log_tail(&spec.run_dir.join(files::QEMU_LOG)),
+                    log_tail: super::process::log_tail(&spec.run_dir.join(files::QEMU_LOG)),
                 });
             }
             if Instant::now() >= deadline {
@@ -145,6 +154,7 @@ impl Hypervisor for QemuDriver {
         Capabilities {
             exits_on_guest_poweroff: true,
             pause: true,
+            snapshot: false,
         }
     }
 
@@ -158,7 +168,7 @@ impl Hypervisor for QemuDriver {
     }
 
     async fn launch(&self, spec: &VmSpec) -> Result<VmHandle, HypervisorError> {
-        prepare_run_dir(&spec.run_dir)?;
+        super::run_dir::prepare(&spec.run_dir, SOCKETS)?;
         let vhost_user = spec.run_dir.join(files::VHOST_USER_SOCKET);
         let qmp = spec.run_dir.join(files::QMP_SOCKET);
         let sidecar = vhost_vsock::start(
@@ -213,13 +223,7 @@ impl Hypervisor for QemuDriver {
                 .await
                 .map_err(QemuError::from)?;
         }
-        for socket in [
-            files::VHOST_USER_SOCKET,
-            files::HYBRID_VSOCK_SOCKET,
-            files::QMP_SOCKET,
-        ] {
-            let _ = std::fs::remove_file(handle.run_dir.join(socket));
-        }
+        super::run_dir::remove_sockets(&handle.run_dir, SOCKETS);
         Ok(())
     }
 
@@ -236,59 +240,75 @@ impl Hypervisor for QemuDriver {
             .map_err(QemuError::from)?;
         Ok(())
     }
-}
 
-/// Create the run directory (0700) and remove sockets a previous run left.
-fn prepare_run_dir(dir: &Path) -> Result<(), HypervisorError> {
-    use std::os::unix::fs::DirBuilderExt;
-    let err = |source| HypervisorError::RunDir {
-        path: dir.to_owned(),
-        source,
-    };
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(err)?;
-    for socket in [
-        files::VHOST_USER_SOCKET,
-        files::HYBRID_VSOCK_SOCKET,
-        files::QMP_SOCKET,
-    ] {
-        match std::fs::remove_file(dir.join(socket)) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(err(e)),
-        }
+    async fn ping(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
+        qmp::execute(&handle.control_socket, "query-status", QMP_TIMEOUT)
+            .await
+            .map_err(QemuError::from)?;
+        Ok(())
     }
-    Ok(())
 }
 
-/// Directories searched after `PATH`: where `cargo install` and our install
-/// script put binaries, which a systemd unit's `PATH` may not include.
-const EXTRA_BIN_DIRS: &[&str] = &["/usr/local/bin", "/usr/bin", "/root/.cargo/bin"];
+/// Sockets in a QEMU run directory, removed before a start and after a kill.
+const SOCKETS: &[&str] = &[
+    files::VHOST_USER_SOCKET,
+    files::HYBRID_VSOCK_SOCKET,
+    files::QMP_SOCKET,
+];
 
-/// Find `binary` on `PATH`, then in [`EXTRA_BIN_DIRS`].
+/// Find `binary` on `PATH`, then in [`super::binary::EXTRA_BIN_DIRS`].
 pub fn find_binary(binary: &str) -> Result<PathBuf, QemuError> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path)
-        .chain(EXTRA_BIN_DIRS.iter().map(PathBuf::from))
-        .map(|dir| dir.join(binary))
-        .find(|candidate| candidate.is_file())
-        .ok_or_else(|| QemuError::BinaryNotFound {
-            binary: binary.to_owned(),
-            searched: EXTRA_BIN_DIRS.join(", "),
-        })
+    find_binary_in(binary, &super::binary::search_dirs_from_env())
 }
 
-/// The last lines of a log file, for error messages.
-pub(crate) fn log_tail(path: &Path) -> String {
-    let text = std::fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().rev().take(5).collect();
-    let tail: Vec<&str> = lines.into_iter().rev().collect();
-    if tail.is_empty() {
-        format!("(no output in {})", path.display())
-    } else {
-        tail.join(" | ")
+fn find_binary_in(binary: &str, dirs: &[PathBuf]) -> Result<PathBuf, QemuError> {
+    super::binary::find_in(binary, dirs).ok_or_else(|| QemuError::BinaryNotFound {
+        binary: binary.to_owned(),
+        searched: super::binary::display_dirs(dirs),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::hypervisor::VmProbe;
+    use crate::hypervisor::accel::Accel;
+    use crate::hypervisor::test_utils::{sample_spec, script};
+
+    fn driver(dir: &Path) -> QemuDriver {
+        script(dir, QEMU_BINARY, "exit 0");
+        script(dir, VHOST_VSOCK_BINARY, "exit 0");
+        let accel = AccelChoice {
+            accel: Accel::Tcg,
+            reason: "test".into(),
+        };
+        QemuDriver::detect_with(&[dir.to_owned()], accel).unwrap()
+    }
+
+    #[tokio::test]
+    async fn snapshots_are_refused_by_the_trait_default() {
+        let dir = tempfile::tempdir().unwrap();
+        let driver = driver(dir.path());
+        assert!(!driver.capabilities().snapshot);
+        let spec = sample_spec(&dir.path().join("run"));
+        let err = driver.restore(&spec, dir.path()).await.unwrap_err();
+        assert_eq!(err.to_string(), "qemu cannot restore a vm from a snapshot");
+    }
+
+    #[tokio::test]
+    async fn a_live_qemu_without_qmp_is_still_starting() {
+        let dir = tempfile::tempdir().unwrap();
+        let driver = driver(dir.path());
+        let spec = sample_spec(&dir.path().join("run"));
+        let vmm =
+            ProcessRecord::spawn(Path::new("/bin/sleep"), ["30"], &dir.path().join("log")).unwrap();
+        let sidecar = vmm.clone();
+        let handle = driver.handle_for(&spec, vmm, sidecar);
+        assert_eq!(driver.probe(&handle).await, VmProbe::Starting);
+        handle.vmm.terminate(Duration::from_secs(2)).await.unwrap();
+        assert_eq!(driver.probe(&handle).await, VmProbe::Gone);
     }
 }

@@ -35,7 +35,7 @@ pub fn start(
         if !record.is_alive() {
             return Err(QemuError::SidecarExited {
                 program: record.program.clone(),
-                log_tail: super::log_tail(log),
+                log_tail: crate::hypervisor::process::log_tail(log),
             });
         }
         if Instant::now() >= deadline {

@@ -131,7 +131,7 @@ async fn running(ctx: &Context, object: &Object<Vm>, handle: &VmHandle) -> Resul
             return Err(VmError::AgentNotReady {
                 vm: name.clone(),
                 waited: ctx.timing.agent_ready,
-                console_tail: crate::hypervisor::qemu::log_tail(&handle.console_log),
+                console_tail: crate::hypervisor::process::log_tail(&handle.console_log),
                 source,
             });
         }

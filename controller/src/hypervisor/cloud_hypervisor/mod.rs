@@ -1,0 +1,305 @@
+//! The Cloud Hypervisor driver: one `cloud-hypervisor --api-socket`
+//! process per VM, created and booted over its HTTP API.
+//!
+//! As with Firecracker, [`CloudHypervisorDriver::spawn`] starts the
+//! process and [`CloudHypervisorDriver::configure`] +
+//! [`CloudHypervisorDriver::start`] talk to whatever answers on the socket.
+
+pub mod api;
+pub mod config;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use nix::sys::signal::Signal;
+
+use self::api::{RestoreConfig, VmSnapshotConfig, VmmPingResponse, paths};
+use super::accel::{Accel, AccelChoice};
+use super::api_socket::{ApiSocket, ApiSocketError};
+use super::process::ProcessRecord;
+use super::{Capabilities, Hypervisor, HypervisorError, HypervisorKind, VmHandle, VmSpec, run_dir};
+
+/// Cloud Hypervisor binary name looked up on `PATH`.
+pub const CLOUD_HYPERVISOR_BINARY: &str = "cloud-hypervisor";
+
+/// How long the VMM gets to exit after `vmm.shutdown` before SIGKILL.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
+/// Timeout of one API request while stopping.
+const STOP_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// File names inside a Cloud Hypervisor VM's run directory.
+mod files {
+    pub const API_SOCKET: &str = "ch.sock";
+    pub const HYBRID_VSOCK_SOCKET: &str = "vsock";
+    pub const LOG: &str = "cloud-hypervisor.log";
+}
+
+/// Sockets removed before a start and after a kill.
+const SOCKETS: &[&str] = &[files::API_SOCKET, files::HYBRID_VSOCK_SOCKET];
+
+/// Errors of the Cloud Hypervisor driver.
+#[derive(Debug, thiserror::Error, displaydoc::Display)]
+pub enum CloudHypervisorError {
+    /// cannot find {binary} in {searched}
+    BinaryNotFound {
+        /// The program looked for.
+        binary: String,
+        /// The directories searched.
+        searched: String,
+    },
+    /// cloud-hypervisor needs a usable /dev/kvm: {reason}
+    NoKvm {
+        /// Why KVM is not usable.
+        reason: String,
+    },
+    /// cloud-hypervisor for vm {vm} did not start; its output ends: {log_tail}
+    Start {
+        /// The VM.
+        vm: String,
+        /// Last lines of the VMM's output.
+        log_tail: String,
+        /// What failed.
+        #[source]
+        source: Box<ApiSocketError>,
+    },
+    /// cloud-hypervisor api request failed
+    Api(#[from] ApiSocketError),
+    /// process error
+    Process(#[from] super::process::ProcessError),
+}
+
+/// The Cloud Hypervisor driver and the host facts it launches with.
+#[derive(Debug, Clone)]
+pub struct CloudHypervisorDriver {
+    binary: PathBuf,
+    kvm_reason: String,
+    shutdown_grace: Duration,
+}
+
+impl CloudHypervisorDriver {
+    /// A driver running `binary`. `accel` must be KVM.
+    pub fn new(binary: PathBuf, accel: &AccelChoice) -> Result<Self, CloudHypervisorError> {
+        if accel.accel != Accel::Kvm {
+            return Err(CloudHypervisorError::NoKvm {
+                reason: accel.reason.clone(),
+            });
+        }
+        Ok(Self {
+            binary,
+            kvm_reason: accel.reason.clone(),
+            shutdown_grace: SHUTDOWN_GRACE,
+        })
+    }
+
+    /// Find Cloud Hypervisor in `search_dirs` and check that KVM works.
+    pub fn detect_with(
+        search_dirs: &[PathBuf],
+        accel: &AccelChoice,
+    ) -> Result<Self, CloudHypervisorError> {
+        let binary =
+            super::binary::find_in(CLOUD_HYPERVISOR_BINARY, search_dirs).ok_or_else(|| {
+                CloudHypervisorError::BinaryNotFound {
+                    binary: CLOUD_HYPERVISOR_BINARY.to_owned(),
+                    searched: super::binary::display_dirs(search_dirs),
+                }
+            })?;
+        Self::new(binary, accel)
+    }
+
+    /// How long [`Hypervisor::kill`] waits after `vmm.shutdown` before
+    /// SIGKILL.
+    pub fn with_shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// Start the Cloud Hypervisor process for `spec`, detached and without
+    /// a VM. Its API socket may not answer yet.
+    pub fn spawn(&self, spec: &VmSpec) -> Result<VmHandle, HypervisorError> {
+        run_dir::prepare(&spec.run_dir, SOCKETS)?;
+        let api = spec.run_dir.join(files::API_SOCKET);
+        let mut socket_arg = std::ffi::OsString::from("path=");
+        socket_arg.push(&api);
+        let args = [std::ffi::OsString::from("--api-socket"), socket_arg];
+        let vmm = ProcessRecord::spawn(&self.binary, &args, &spec.run_dir.join(files::LOG))
+            .map_err(CloudHypervisorError::from)?;
+        Ok(VmHandle {
+            name: spec.name.clone(),
+            kind: HypervisorKind::CloudHypervisor,
+            vmm,
+            sidecars: Vec::new(),
+            vsock_socket: spec.run_dir.join(files::HYBRID_VSOCK_SOCKET),
+            control_socket: api,
+            console_log: spec.console_log.clone(),
+            run_dir: spec.run_dir.clone(),
+        })
+    }
+
+    /// Create the VM of `spec` in the VMM (`vm.create`), with its hybrid
+    /// vsock socket at `vsock`.
+    pub async fn configure(
+        &self,
+        api: &ApiSocket,
+        spec: &VmSpec,
+        vsock: &Path,
+    ) -> Result<(), ApiSocketError> {
+        api.put(paths::VM_CREATE, &config::vm_config(spec, vsock))
+            .await
+    }
+
+    /// Boot the created VM.
+    pub async fn start(&self, api: &ApiSocket) -> Result<(), ApiSocketError> {
+        api.put_empty(paths::VM_BOOT).await
+    }
+}
+
+/// Start-up of a spawned Cloud Hypervisor: readiness is `vmm.ping`, and
+/// its log says why it failed.
+async fn bring_up<F, Fut>(
+    driver: &CloudHypervisorDriver,
+    handle: &VmHandle,
+    steps: F,
+) -> Result<(), HypervisorError>
+where
+    F: FnOnce(ApiSocket) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiSocketError>>,
+{
+    let log = handle.run_dir.join(files::LOG);
+    let vm = handle.name.clone();
+    super::bring_up::bring_up(
+        driver,
+        handle,
+        paths::VMM_PING,
+        &log,
+        steps,
+        |log_tail, source| {
+            CloudHypervisorError::Start {
+                vm,
+                log_tail,
+                source: Box::new(source),
+            }
+            .into()
+        },
+    )
+    .await
+}
+
+async fn put_empty(handle: &VmHandle, path: &str) -> Result<(), HypervisorError> {
+    ApiSocket::new(&handle.control_socket)
+        .put_empty(path)
+        .await
+        .map_err(CloudHypervisorError::from)?;
+    Ok(())
+}
+
+/// `file:///dir`, the URL form Cloud Hypervisor takes for snapshot
+/// directories.
+fn file_url(dir: &Path) -> String {
+    format!("file://{}", dir.display())
+}
+
+#[async_trait]
+impl Hypervisor for CloudHypervisorDriver {
+    fn kind(&self) -> HypervisorKind {
+        HypervisorKind::CloudHypervisor
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            exits_on_guest_poweroff: true,
+            pause: true,
+            snapshot: true,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "cloud-hypervisor ({}) with kvm: {}",
+            self.binary.display(),
+            self.kvm_reason
+        )
+    }
+
+    async fn launch(&self, spec: &VmSpec) -> Result<VmHandle, HypervisorError> {
+        let handle = self.spawn(spec)?;
+        tracing::debug!(vm = %spec.name, pid = handle.vmm.pid, "started cloud-hypervisor");
+        let vsock = handle.vsock_socket.clone();
+        let steps = |api: ApiSocket| async move {
+            self.configure(&api, spec, &vsock).await?;
+            self.start(&api).await
+        };
+        bring_up(self, &handle, steps).await?;
+        Ok(handle)
+    }
+
+    async fn kill(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
+        if handle.is_running() {
+            let api = ApiSocket::new(&handle.control_socket).with_timeout(STOP_REQUEST_TIMEOUT);
+            // vm.shutdown stops the guest at once; vmm.shutdown then ends
+            // the process, which vm.shutdown alone leaves running.
+            if let Err(err) = api.put_empty(paths::VM_SHUTDOWN).await {
+                tracing::debug!(vm = %handle.name, error = %err, "vm.shutdown failed");
+            }
+            if let Err(err) = api.put_empty(paths::VMM_SHUTDOWN).await {
+                tracing::debug!(vm = %handle.name, error = %err, "vmm.shutdown failed");
+            }
+            if !handle.wait_exit(self.shutdown_grace).await {
+                handle
+                    .vmm
+                    .signal(Signal::SIGKILL)
+                    .map_err(CloudHypervisorError::from)?;
+                handle.wait_exit(Duration::from_secs(5)).await;
+            }
+        }
+        run_dir::remove_sockets(&handle.run_dir, SOCKETS);
+        Ok(())
+    }
+
+    async fn pause(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
+        put_empty(handle, paths::VM_PAUSE).await
+    }
+
+    async fn resume(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
+        put_empty(handle, paths::VM_RESUME).await
+    }
+
+    async fn ping(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
+        ApiSocket::new(&handle.control_socket)
+            .get::<VmmPingResponse>(paths::VMM_PING)
+            .await
+            .map_err(CloudHypervisorError::from)?;
+        Ok(())
+    }
+
+    async fn snapshot(&self, handle: &VmHandle, dir: &Path) -> Result<(), HypervisorError> {
+        self.pause(handle).await?;
+        let config = VmSnapshotConfig {
+            destination_url: file_url(dir),
+        };
+        ApiSocket::new(&handle.control_socket)
+            .put(paths::VM_SNAPSHOT, &config)
+            .await
+            .map_err(CloudHypervisorError::from)?;
+        Ok(())
+    }
+
+    async fn restore(&self, spec: &VmSpec, dir: &Path) -> Result<VmHandle, HypervisorError> {
+        let handle = self.spawn(spec)?;
+        // Resume with vm.resume rather than RestoreConfig.resume, a field
+        // that older Cloud Hypervisor releases do not accept.
+        let config = RestoreConfig {
+            source_url: file_url(dir),
+            resume: None,
+        };
+        let steps = |api: ApiSocket| async move {
+            api.put(paths::VM_RESTORE, &config).await?;
+            api.put_empty(paths::VM_RESUME).await
+        };
+        bring_up(self, &handle, steps).await?;
+        Ok(handle)
+    }
+}
+
+#[cfg(test)]
+mod tests;

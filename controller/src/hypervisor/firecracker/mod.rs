@@ -1,0 +1,443 @@
+//! The Firecracker driver: one `firecracker --api-sock` process per VM,
+//! configured over its HTTP API, optionally under the `jailer`.
+//!
+//! Launch is split in two steps so each can be tested alone:
+//! [`FirecrackerDriver::spawn`] starts the process and
+//! [`FirecrackerDriver::configure`] + [`FirecrackerDriver::start`] talk to
+//! whatever answers on the API socket.
+
+pub mod api;
+pub mod config;
+pub mod jailer;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use nix::sys::signal::Signal;
+
+use self::api::{
+    ActionType, InstanceActionInfo, InstanceInfo, MemoryBackend, MemoryBackendType,
+    SnapshotCreateParams, SnapshotLoadParams, SnapshotType, Vm, VmState, paths,
+};
+use self::config::VmmPaths;
+use self::jailer::{Jail, JailerConfig, JailerError, jail_files};
+use super::accel::{Accel, AccelChoice};
+use super::api_socket::{ApiSocket, ApiSocketError};
+use super::process::ProcessRecord;
+use super::{Capabilities, Hypervisor, HypervisorError, HypervisorKind, VmHandle, VmSpec, run_dir};
+
+/// Firecracker binary name looked up on `PATH`.
+pub const FIRECRACKER_BINARY: &str = "firecracker";
+
+/// How long a guest gets to react to Ctrl-Alt-Del before SIGKILL.
+const CTRL_ALT_DEL_GRACE: Duration = Duration::from_secs(3);
+/// Timeout of one API request while stopping; a wedged VMM must not hold
+/// up the kill.
+const STOP_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// File names inside a Firecracker VM's run directory.
+mod files {
+    pub const API_SOCKET: &str = "firecracker.sock";
+    pub const HYBRID_VSOCK_SOCKET: &str = "vsock";
+    pub const LOG: &str = "firecracker.log";
+    pub const METRICS: &str = "firecracker.metrics";
+    pub const SNAPSHOT_STATE: &str = "vmstate";
+    pub const SNAPSHOT_MEMORY: &str = "memory";
+}
+
+/// Sockets removed before a start and after a kill.
+const SOCKETS: &[&str] = &[files::API_SOCKET, files::HYBRID_VSOCK_SOCKET];
+
+/// Errors of the Firecracker driver.
+#[derive(Debug, thiserror::Error, displaydoc::Display)]
+pub enum FirecrackerError {
+    /// cannot find {binary} in {searched}
+    BinaryNotFound {
+        /// The program looked for.
+        binary: String,
+        /// The directories searched.
+        searched: String,
+    },
+    /// firecracker needs a usable /dev/kvm: {reason}
+    NoKvm {
+        /// Why KVM is not usable.
+        reason: String,
+    },
+    /// firecracker for vm {vm} did not start; its output ends: {log_tail}
+    Start {
+        /// The VM.
+        vm: String,
+        /// Last lines of Firecracker's output.
+        log_tail: String,
+        /// What failed.
+        #[source]
+        source: Box<ApiSocketError>,
+    },
+    /// firecracker api request failed
+    Api(#[from] ApiSocketError),
+    /// process error
+    Process(#[from] super::process::ProcessError),
+    /// cannot prepare the jail of vm {vm}
+    Jail {
+        /// The VM.
+        vm: String,
+        /// What failed.
+        #[source]
+        source: JailerError,
+    },
+    /// snapshots of jailed vms are not supported yet (vm {vm})
+    JailedSnapshot {
+        /// The VM.
+        vm: String,
+    },
+}
+
+/// The Firecracker driver and the host facts it launches with.
+#[derive(Debug, Clone)]
+pub struct FirecrackerDriver {
+    firecracker: PathBuf,
+    kvm_reason: String,
+    jailer: Option<JailerConfig>,
+    ctrl_alt_del_grace: Duration,
+}
+
+/// A spawned Firecracker whose API has not been configured yet.
+#[derive(Debug)]
+pub struct Spawned {
+    /// The handle the VM will have.
+    pub handle: VmHandle,
+    /// Its files as Firecracker sees them.
+    pub paths: VmmPaths,
+}
+
+impl FirecrackerDriver {
+    /// A driver running `firecracker`. `accel` must be KVM: Firecracker has
+    /// no software emulation.
+    pub fn new(firecracker: PathBuf, accel: &AccelChoice) -> Result<Self, FirecrackerError> {
+        if accel.accel != Accel::Kvm {
+            return Err(FirecrackerError::NoKvm {
+                reason: accel.reason.clone(),
+            });
+        }
+        Ok(Self {
+            firecracker,
+            kvm_reason: accel.reason.clone(),
+            jailer: None,
+            ctrl_alt_del_grace: CTRL_ALT_DEL_GRACE,
+        })
+    }
+
+    /// Find Firecracker in `search_dirs` and check that KVM works.
+    pub fn detect_with(
+        search_dirs: &[PathBuf],
+        accel: &AccelChoice,
+    ) -> Result<Self, FirecrackerError> {
+        let firecracker =
+            super::binary::find_in(FIRECRACKER_BINARY, search_dirs).ok_or_else(|| {
+                FirecrackerError::BinaryNotFound {
+                    binary: FIRECRACKER_BINARY.to_owned(),
+                    searched: super::binary::display_dirs(search_dirs),
+                }
+            })?;
+        Self::new(firecracker, accel)
+    }
+
+    /// Run every VM under the jailer with `jailer`.
+    pub fn with_jailer(mut self, jailer: JailerConfig) -> Self {
+        self.jailer = Some(jailer);
+        self
+    }
+
+    /// How long [`Hypervisor::kill`] waits after Ctrl-Alt-Del before SIGKILL.
+    pub fn with_ctrl_alt_del_grace(mut self, grace: Duration) -> Self {
+        self.ctrl_alt_del_grace = grace;
+        self
+    }
+
+    fn jail(&self, vm: &str) -> Option<(Jail, &JailerConfig)> {
+        self.jailer
+            .as_ref()
+            .map(|config| (config.jail(&self.firecracker, vm), config))
+    }
+
+    /// Start the Firecracker process for `spec`, detached, with an empty
+    /// configuration. Its API socket may not answer yet.
+    pub fn spawn(&self, spec: &VmSpec) -> Result<Spawned, HypervisorError> {
+        run_dir::prepare(&spec.run_dir, SOCKETS)?;
+        // The serial console is Firecracker's stdout, so the console log
+        // also receives what Firecracker prints before its logger is set.
+        let (vmm, paths, control_socket, vsock_socket) = match self.jail(&spec.name) {
+            None => {
+                let log = spec.run_dir.join(files::LOG);
+                let metrics = spec.run_dir.join(files::METRICS);
+                run_dir::touch(&log)?;
+                run_dir::touch(&metrics)?;
+                let api = spec.run_dir.join(files::API_SOCKET);
+                let vsock = spec.run_dir.join(files::HYBRID_VSOCK_SOCKET);
+                let paths = config::host_paths(spec, &vsock, &log, &metrics);
+                let args = [std::ffi::OsString::from("--api-sock"), api.clone().into()];
+                let vmm = ProcessRecord::spawn(&self.firecracker, &args, &spec.console_log)
+                    .map_err(FirecrackerError::from)?;
+                (vmm, paths, api, vsock)
+            }
+            Some((jail, jailer)) => {
+                let paths = jail
+                    .prepare(spec, jailer.uid, jailer.gid)
+                    .map_err(|source| FirecrackerError::Jail {
+                        vm: spec.name.clone(),
+                        source,
+                    })?;
+                let args = jailer.args(&self.firecracker, &jail);
+                let vmm = ProcessRecord::spawn(&jailer.jailer, &args, &spec.console_log)
+                    .map_err(FirecrackerError::from)?;
+                (
+                    vmm,
+                    paths,
+                    jail.host_path(jail_files::API_SOCKET),
+                    jail.host_path(jail_files::VSOCK),
+                )
+            }
+        };
+        let handle = VmHandle {
+            name: spec.name.clone(),
+            kind: HypervisorKind::Firecracker,
+            vmm,
+            sidecars: Vec::new(),
+            vsock_socket,
+            control_socket,
+            console_log: spec.console_log.clone(),
+            run_dir: spec.run_dir.clone(),
+        };
+        Ok(Spawned { handle, paths })
+    }
+
+    /// Send the whole pre-boot configuration of `spec`. The logger and
+    /// metrics come first so that Firecracker logs why a later request
+    /// failed.
+    pub async fn configure(
+        &self,
+        api: &ApiSocket,
+        spec: &VmSpec,
+        paths: &VmmPaths,
+    ) -> Result<(), ApiSocketError> {
+        let config = config::vm_config(spec, paths);
+        api.put(paths::LOGGER, &config.logger).await?;
+        api.put(paths::METRICS, &config.metrics).await?;
+        api.put(paths::BOOT_SOURCE, &config.boot_source).await?;
+        api.put(paths::MACHINE_CONFIG, &config.machine).await?;
+        api.put(paths::ROOT_DRIVE, &config.root_drive).await?;
+        if let Some(eth0) = &config.eth0 {
+            api.put(paths::ETH0, eth0).await?;
+        }
+        api.put(paths::VSOCK, &config.vsock).await
+    }
+
+    /// Boot the configured guest.
+    pub async fn start(&self, api: &ApiSocket) -> Result<(), ApiSocketError> {
+        action(api, ActionType::InstanceStart).await
+    }
+
+    /// Write a full snapshot of a paused VM to `state` and `memory`.
+    pub async fn create_snapshot(
+        &self,
+        api: &ApiSocket,
+        state: &Path,
+        memory: &Path,
+    ) -> Result<(), ApiSocketError> {
+        let params = SnapshotCreateParams {
+            snapshot_path: state.display().to_string(),
+            mem_file_path: memory.display().to_string(),
+            snapshot_type: Some(SnapshotType::Full),
+        };
+        api.put(paths::SNAPSHOT_CREATE, &params).await
+    }
+
+    /// Load a snapshot into a fresh Firecracker (after only the logger and
+    /// metrics were set), resuming the vCPUs if `resume`.
+    pub async fn load_snapshot(
+        &self,
+        api: &ApiSocket,
+        state: &Path,
+        memory: &Path,
+        resume: bool,
+    ) -> Result<(), ApiSocketError> {
+        let params = SnapshotLoadParams {
+            snapshot_path: state.display().to_string(),
+            mem_backend: MemoryBackend {
+                backend_type: MemoryBackendType::File,
+                backend_path: memory.display().to_string(),
+            },
+            resume_vm: Some(resume),
+        };
+        api.put(paths::SNAPSHOT_LOAD, &params).await
+    }
+}
+
+/// Start-up of a spawned Firecracker: readiness is `GET /`, and its output
+/// (the console log) says why it failed.
+async fn bring_up<F, Fut>(
+    driver: &FirecrackerDriver,
+    handle: &VmHandle,
+    steps: F,
+    failed: impl FnOnce(String, ApiSocketError) -> HypervisorError,
+) -> Result<(), HypervisorError>
+where
+    F: FnOnce(ApiSocket) -> Fut,
+    Fut: std::future::Future<Output = Result<(), ApiSocketError>>,
+{
+    let log = handle.console_log.clone();
+    super::bring_up::bring_up(driver, handle, paths::INSTANCE, &log, steps, failed).await
+}
+
+fn start_failed(spec: &VmSpec) -> impl FnOnce(String, ApiSocketError) -> HypervisorError + '_ {
+    move |log_tail, source| {
+        FirecrackerError::Start {
+            vm: spec.name.clone(),
+            log_tail,
+            source: Box::new(source),
+        }
+        .into()
+    }
+}
+
+async fn action(api: &ApiSocket, action_type: ActionType) -> Result<(), ApiSocketError> {
+    api.put(paths::ACTIONS, &InstanceActionInfo { action_type })
+        .await
+}
+
+async fn set_state(handle: &VmHandle, state: VmState) -> Result<(), HypervisorError> {
+    ApiSocket::new(&handle.control_socket)
+        .patch(paths::VM, &Vm { state })
+        .await
+        .map_err(FirecrackerError::from)?;
+    Ok(())
+}
+
+#[async_trait]
+impl Hypervisor for FirecrackerDriver {
+    fn kind(&self) -> HypervisorKind {
+        HypervisorKind::Firecracker
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            exits_on_guest_poweroff: false,
+            pause: true,
+            snapshot: true,
+        }
+    }
+
+    fn describe(&self) -> String {
+        let jail = self.jailer.as_ref().map_or_else(String::new, |j| {
+            format!(
+                ", jailed as {}:{} under {}",
+                j.uid,
+                j.gid,
+                j.chroot_base.display()
+            )
+        });
+        format!(
+            "firecracker ({}) with kvm{jail}: {}",
+            self.firecracker.display(),
+            self.kvm_reason
+        )
+    }
+
+    async fn launch(&self, spec: &VmSpec) -> Result<VmHandle, HypervisorError> {
+        let spawned = self.spawn(spec)?;
+        tracing::debug!(vm = %spec.name, pid = spawned.handle.vmm.pid, "started firecracker");
+        let steps = |api: ApiSocket| async move {
+            self.configure(&api, spec, &spawned.paths).await?;
+            self.start(&api).await
+        };
+        bring_up(self, &spawned.handle, steps, start_failed(spec)).await?;
+        Ok(spawned.handle)
+    }
+
+    async fn kill(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
+        if handle.is_running() {
+            let api = ApiSocket::new(&handle.control_socket).with_timeout(STOP_REQUEST_TIMEOUT);
+            match action(&api, ActionType::SendCtrlAltDel).await {
+                Ok(()) if handle.wait_exit(self.ctrl_alt_del_grace).await => {}
+                outcome => {
+                    if let Err(err) = outcome {
+                        tracing::debug!(vm = %handle.name, error = %err, "ctrl-alt-del failed; killing firecracker");
+                    }
+                    handle
+                        .vmm
+                        .signal(Signal::SIGKILL)
+                        .map_err(FirecrackerError::from)?;
+                    handle.wait_exit(Duration::from_secs(5)).await;
+                }
+            }
+        }
+        run_dir::remove_sockets(&handle.run_dir, SOCKETS);
+        if let Some((jail, _)) = self.jail(&handle.name) {
+            jail.remove();
+        }
+        Ok(())
+    }
+
+    async fn pause(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
+        set_state(handle, VmState::Paused).await
+    }
+
+    async fn resume(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
+        set_state(handle, VmState::Resumed).await
+    }
+
+    async fn ping(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
+        ApiSocket::new(&handle.control_socket)
+            .get::<InstanceInfo>(paths::INSTANCE)
+            .await
+            .map_err(FirecrackerError::from)?;
+        Ok(())
+    }
+
+    async fn snapshot(&self, handle: &VmHandle, dir: &Path) -> Result<(), HypervisorError> {
+        if self.jailer.is_some() {
+            return Err(FirecrackerError::JailedSnapshot {
+                vm: handle.name.clone(),
+            }
+            .into());
+        }
+        self.pause(handle).await?;
+        let api = ApiSocket::new(&handle.control_socket);
+        self.create_snapshot(
+            &api,
+            &dir.join(files::SNAPSHOT_STATE),
+            &dir.join(files::SNAPSHOT_MEMORY),
+        )
+        .await
+        .map_err(FirecrackerError::from)?;
+        Ok(())
+    }
+
+    async fn restore(&self, spec: &VmSpec, dir: &Path) -> Result<VmHandle, HypervisorError> {
+        if self.jailer.is_some() {
+            return Err(FirecrackerError::JailedSnapshot {
+                vm: spec.name.clone(),
+            }
+            .into());
+        }
+        let spawned = self.spawn(spec)?;
+        let config = config::vm_config(spec, &spawned.paths);
+        let steps = |api: ApiSocket| async move {
+            api.put(paths::LOGGER, &config.logger).await?;
+            api.put(paths::METRICS, &config.metrics).await?;
+            self.load_snapshot(
+                &api,
+                &dir.join(files::SNAPSHOT_STATE),
+                &dir.join(files::SNAPSHOT_MEMORY),
+                true,
+            )
+            .await
+        };
+        bring_up(self, &spawned.handle, steps, start_failed(spec)).await?;
+        Ok(spawned.handle)
+    }
+}
+
+#[cfg(test)]
+mod tests;
