@@ -19,7 +19,7 @@ fi
 
 log "Debian packages"
 packages=(qemu-system-x86 busybox-static bash-static debootstrap e2fsprogs xfsprogs lz4 zstd xz-utils cpio bc
-          iproute2 kmod ca-certificates curl gcc libc6-dev pkg-config git)
+          iproute2 iputils-ping kmod ca-certificates curl gcc libc6-dev pkg-config git)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -2,10 +2,12 @@
 //! the real QEMU driver and the real agent, for the tests in `e2e/` and the
 //! benchmarks in `benches/`.
 
+mod daemon;
 pub mod exec;
 mod guest;
 pub mod netns;
 mod rig;
 
+pub use daemon::TestDaemon;
 pub use guest::Guest;
 pub use rig::{GuestOptions, Rig, booted_guests};

@@ -210,7 +210,7 @@ fn scratch_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/var/tmp"))
 }
 
-fn record_boot(name: &str, boot_time: Duration) {
+pub(crate) fn record_boot(name: &str, boot_time: Duration) {
     let n = BOOTED.fetch_add(1, Ordering::SeqCst) + 1;
     eprintln!("e2e: booted guest {name} in {boot_time:?} ({n} in this process)");
     if let Some(path) = std::env::var_os(BOOT_LOG_ENV) {

@@ -19,6 +19,7 @@ pub mod process;
 pub mod qemu;
 mod run_dir;
 pub mod spec;
+pub mod sweep;
 #[cfg(test)]
 mod test_utils;
 pub mod tsc;

@@ -63,6 +63,7 @@ pub async fn collect_orphans(ctx: &Context) -> Result<GcReport, StoreError> {
                 continue;
             }
         }
+        report.processes += crate::hypervisor::sweep::kill_processes_using(&path);
         if std::fs::remove_dir_all(&path).is_ok() {
             report.run_dirs += 1;
             ctx.events.record(

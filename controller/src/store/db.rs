@@ -232,6 +232,12 @@ impl Store {
                 return Ok(Err(err));
             }
             new.meta.name = old.meta.name.clone();
+            if new == old {
+                // A write that changes nothing is no write: no version bump
+                // and no event, so a controller that records what it saw on
+                // every pass does not wake itself up forever.
+                return Ok(Ok(old));
+            }
             new.meta.resource_version = old.meta.resource_version + 1;
             new.meta.generation = old.meta.generation + u64::from(new.spec != old.spec);
             let new_bytes = Self::encode(&new)?;
@@ -618,6 +624,18 @@ mod tests {
                 .generation,
             2
         );
+    }
+
+    #[test]
+    fn writes_that_change_nothing_are_skipped() {
+        let store = Store::temporary().unwrap();
+        store.create("a", Widget { size: 1 }).unwrap();
+        let mut events = store.subscribe();
+        let same = store
+            .update_status::<Widget>("a", |o| o.status.seen = 0)
+            .unwrap();
+        assert_eq!(same.meta.resource_version, 1);
+        assert!(events.try_recv().is_err(), "no event for a no-op write");
     }
 
     #[test]

@@ -124,6 +124,20 @@ pub(super) async fn launch(
             vm.status.last_exit = None;
         })
         .map_err(VmError::store(name))?;
+    // A run directory without a live handle is a leftover of a crash
+    // mid-launch; anything still using it is known to nobody.
+    let swept = if vm_spec.run_dir.exists() {
+        crate::hypervisor::sweep::kill_processes_using(&vm_spec.run_dir)
+    } else {
+        0
+    };
+    if swept > 0 {
+        ctx.events.record(
+            &format!("vms/{name}"),
+            "OrphanRemoved",
+            format!("killed {swept} unrecorded process(es) of an interrupted launch"),
+        );
+    }
     let handle = ctx
         .hypervisor
         .launch(&vm_spec)

@@ -26,6 +26,9 @@ pub async fn teardown(ctx: &Context, name: &str, status: &VmStatus) -> Result<bo
             .map_err(VmError::hypervisor(name, "stop"))?;
         reap(handle.vmm.pid);
     }
+    if run_dir.exists() {
+        crate::hypervisor::sweep::kill_processes_using(&run_dir);
+    }
     let mut taps: Vec<String> = ctx
         .taps
         .list()

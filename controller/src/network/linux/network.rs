@@ -25,6 +25,10 @@ use crate::network::{EgressStatus, HostNetwork, NetworkError};
 #[derive(Debug, Clone)]
 pub struct LinuxNetwork {
     links: Links,
+    /// One operation at a time: the kernel refuses a second dump on a
+    /// netlink socket while one is in progress (EBUSY), and a group's
+    /// bridge and its VMs' TAPs are set up by concurrent reconciles.
+    serial: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 impl LinuxNetwork {
@@ -42,6 +46,7 @@ impl LinuxNetwork {
         tokio::spawn(connection);
         Ok(Self {
             links: Links::new(handle),
+            serial: std::sync::Arc::default(),
         })
     }
 }
@@ -49,30 +54,37 @@ impl LinuxNetwork {
 #[async_trait]
 impl HostNetwork for LinuxNetwork {
     async fn ensure_bridge(&self, name: &str, gateway: Ipv4Net) -> Result<(), NetworkError> {
+        let _serial = self.serial.lock().await;
         bridge::ensure(&self.links, name, gateway).await
     }
 
     async fn remove_bridge(&self, name: &str) -> Result<(), NetworkError> {
+        let _serial = self.serial.lock().await;
         bridge::remove(&self.links, name).await
     }
 
     async fn ensure_tap(&self, name: &str, bridge: &str) -> Result<(), NetworkError> {
+        let _serial = self.serial.lock().await;
         tap::ensure(&self.links, name, bridge).await
     }
 
     async fn remove_tap(&self, name: &str) -> Result<(), NetworkError> {
+        let _serial = self.serial.lock().await;
         tap::remove(&self.links, name).await
     }
 
     async fn taps_with_prefix(&self, prefix: &str) -> Result<Vec<String>, NetworkError> {
+        let _serial = self.serial.lock().await;
         tap::with_prefix(&self.links, prefix).await
     }
 
     async fn ensure_egress(&self, bridge: &str, subnet: Ipv4Net) -> EgressStatus {
+        let _serial = self.serial.lock().await;
         egress::ensure(bridge, subnet).await
     }
 
     async fn addresses(&self, name: &str) -> Result<Vec<Ipv4Addr>, NetworkError> {
+        let _serial = self.serial.lock().await;
         name::validate(name)?;
         let Some(link) = self.links.get(name).await? else {
             return Ok(Vec::new());
