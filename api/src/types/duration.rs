@@ -52,14 +52,8 @@ mod tests {
 
     #[test]
     fn parses_go_forms() {
-        assert_eq!(
-            parse_go_duration("200ms"),
-            Some(Duration::from_millis(200))
-        );
-        assert_eq!(
-            parse_go_duration("1.5s"),
-            Some(Duration::from_millis(1500))
-        );
+        assert_eq!(parse_go_duration("200ms"), Some(Duration::from_millis(200)));
+        assert_eq!(parse_go_duration("1.5s"), Some(Duration::from_millis(1500)));
         assert_eq!(parse_go_duration("1h30m"), Some(Duration::from_secs(5400)));
         assert_eq!(parse_go_duration("0"), Some(Duration::ZERO));
         assert_eq!(parse_go_duration("10us"), Some(Duration::from_micros(10)));

@@ -25,8 +25,8 @@ pub use error::ErrorBody;
 pub use exec::{BufferedExecResult, ExecFrame, ExecFrameKind, ExecQuery, OutputEncoding};
 pub use forward::{FORWARD_UPGRADE_PROTOCOL, FORWARD_UPSTREAM_HEADER, ForwardTarget};
 pub use fs::{
-    FsEntry, FsEntryType, FsMkdirRequest, FsPathQuery, FsPathResponse, FsRemoveQuery,
-    FsWatchEvent, FsWatchEventType, FsWatchQuery,
+    FsEntry, FsEntryType, FsMkdirRequest, FsPathQuery, FsPathResponse, FsRemoveQuery, FsWatchEvent,
+    FsWatchEventType, FsWatchQuery,
 };
 pub use health::AgentHealth;
 pub use shell::{SHELL_UPGRADE_PROTOCOL, ShellFrame, ShellFrameError, ShellQuery};

@@ -158,7 +158,10 @@ mod tests {
     fn frames_round_trip() {
         let frames = [
             ShellFrame::Data(b"echo hi\n".to_vec()),
-            ShellFrame::WindowSize { cols: 132, rows: 43 },
+            ShellFrame::WindowSize {
+                cols: 132,
+                rows: 43,
+            },
             ShellFrame::Shutdown,
             ShellFrame::Heartbeat,
             ShellFrame::Close,
