@@ -64,6 +64,8 @@ struct Exit {
 struct ExecLog {
     ring: FrameRing,
     exit: Option<Exit>,
+    /// The ring's share of the budget; `None` once reaped.
+    reservation: Option<RingReservation>,
 }
 
 /// One background exec.
@@ -79,7 +81,6 @@ pub struct BackgroundExec {
     log: Mutex<ExecLog>,
     /// Bumped on every new frame and on exit; followers wait on it.
     changed: watch::Sender<u64>,
-    _reservation: RingReservation,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -163,9 +164,12 @@ impl BackgroundExecs {
             cwd: prepared.cwd.display().to_string(),
             uid: prepared.uid,
             started_at: started_at.clone(),
-            log: Mutex::new(ExecLog { ring, exit: None }),
+            log: Mutex::new(ExecLog {
+                ring,
+                exit: None,
+                reservation: Some(reservation),
+            }),
             changed: watch::channel(0).0,
-            _reservation: reservation,
         });
         let chunk = usize::try_from(ring_bytes / 4)
             .unwrap_or(MAX_CHUNK)
@@ -251,12 +255,15 @@ impl BackgroundExecs {
         all
     }
 
-    /// Forget an exec and free its ring; the process is not signalled.
+    /// Forget an exec and free its ring and budget at once; the process is
+    /// not signalled, and output it still writes is read and discarded (so
+    /// it never blocks on a full pipe).
     pub fn reap(&self, exec_id: &str) -> Result<(), AgentError> {
         let removed = lock(&self.entries).remove(exec_id);
         match removed {
-            Some(_) => {
+            Some(exec) => {
                 lock(&self.reaped).insert(exec_id.to_owned());
+                exec.release();
                 Ok(())
             }
             None => self.get(exec_id).map(|_| ()),
@@ -296,8 +303,20 @@ async fn pump<R: AsyncRead + Unpin>(
 
 impl BackgroundExec {
     fn push(&self, frame: ExecFrame) {
-        let id = lock(&self.log).ring.push(frame);
+        let id = {
+            let mut log = lock(&self.log);
+            if log.reservation.is_none() {
+                return;
+            }
+            log.ring.push(frame)
+        };
         self.changed.send_replace(id);
+    }
+
+    fn release(&self) {
+        let mut log = lock(&self.log);
+        log.reservation = None;
+        log.ring = FrameRing::new(0);
     }
 
     fn finish(&self, exit: Exit) {
@@ -391,11 +410,19 @@ impl BackgroundExec {
         if !running || self.pid <= 0 {
             return Ok(response);
         }
-        killpg(Pid::from_raw(self.pid), signal).map_err(|errno| AgentError::Signal {
-            exec_id: self.exec_id.clone(),
-            signal: signal.as_str(),
-            source: std::io::Error::from(errno),
-        })?;
+        match killpg(Pid::from_raw(self.pid), signal) {
+            Ok(()) => {}
+            // It exited between the check and the signal: a no-op, as for
+            // an exec already known to have exited.
+            Err(nix::errno::Errno::ESRCH) => return Ok(response),
+            Err(errno) => {
+                return Err(AgentError::Signal {
+                    exec_id: self.exec_id.clone(),
+                    signal: signal.as_str(),
+                    source: std::io::Error::from(errno),
+                });
+            }
+        }
         response.signal_sent = Some(signal.as_str().to_owned());
         if signal == Signal::SIGTERM {
             let grace = Duration::from_millis(request.grace_ms.unwrap_or(DEFAULT_KILL_GRACE_MS));
@@ -521,6 +548,47 @@ mod tests {
             Err(AgentError::ExecNotFound(_))
         ));
         assert_eq!(execs.budget_in_use(), 0);
+    }
+
+    #[tokio::test]
+    async fn reaping_a_running_exec_frees_its_budget_at_once() {
+        let passwd = passwd();
+        let execs = BackgroundExecs::new(1 << 20);
+        let mut q = query("while true; do echo spam; sleep 0.01; done");
+        q.ring_bytes = Some(1 << 20);
+        let started = execs.start(&q, passwd.path()).unwrap();
+        assert!(execs.start(&q, passwd.path()).is_err());
+        let exec = execs.get(&started.exec_id).unwrap();
+        execs.reap(&started.exec_id).unwrap();
+        assert_eq!(execs.budget_in_use(), 0);
+        let again = execs.start(&q, passwd.path()).unwrap();
+        for exec in [exec, execs.get(&again.exec_id).unwrap()] {
+            exec.kill(&ExecKillRequest {
+                signal: Some("KILL".into()),
+                grace_ms: None,
+            })
+            .unwrap();
+            assert!(!exec.wait_exit(Some(10)).await.running);
+        }
+    }
+
+    #[tokio::test]
+    async fn replay_from_an_evicted_id_starts_with_a_gap_and_ends_at_exit() {
+        let passwd = passwd();
+        let execs = BackgroundExecs::new(1 << 20);
+        let mut q = query("seq 1 3000");
+        q.ring_bytes = Some(1024);
+        let started = execs.start(&q, passwd.path()).unwrap();
+        let exec = execs.get(&started.exec_id).unwrap();
+        exec.wait_exit(Some(10)).await;
+        let mut rx = exec.logs(1, true);
+        let first: ExecFrame = serde_json::from_slice(&rx.recv().await.unwrap()).unwrap();
+        assert_eq!(first.kind, Some(ExecFrameKind::Gap));
+        let mut last = None;
+        while let Some(line) = rx.recv().await {
+            last = serde_json::from_slice::<ExecFrame>(&line).unwrap().kind;
+        }
+        assert_eq!(last, Some(ExecFrameKind::Exit));
     }
 
     #[tokio::test]
