@@ -81,3 +81,89 @@ async fn copy<S: AsyncRead + AsyncWrite + Unpin>(
 ) -> std::io::Result<(u64, u64)> {
     tokio::io::copy_bidirectional(&mut io, &mut stream).await
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use http_body_util::Empty;
+    use hyper::Request;
+    use hyper_util::rt::TokioIo;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{UnixListener, UnixStream};
+
+    use crate::config::AgentConfig;
+    use crate::listen::{ListenAddr, serve};
+    use crate::routes::router;
+
+    async fn agent_on(socket: &Path) {
+        let addr = ListenAddr::Unix(socket.to_owned());
+        tokio::spawn(async move { serve(&addr, router(AgentConfig::default())).await });
+        for _ in 0..100 {
+            if UnixStream::connect(socket).await.is_ok() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("agent did not listen on {}", socket.display());
+    }
+
+    /// Ask for a forward to `upstream`; the status and, on 101, the stream.
+    async fn forward(
+        socket: &Path,
+        upstream: &str,
+    ) -> (http::StatusCode, Option<TokioIo<hyper::upgrade::Upgraded>>) {
+        let stream = UnixStream::connect(socket).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn.with_upgrades());
+        let request = Request::post("/v1/forward")
+            .header("host", "agent")
+            .header("connection", "upgrade")
+            .header("upgrade", super::FORWARD_UPGRADE_PROTOCOL)
+            .header(super::FORWARD_UPSTREAM_HEADER, upstream)
+            .body(Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        let status = response.status();
+        if status != http::StatusCode::SWITCHING_PROTOCOLS {
+            return (status, None);
+        }
+        let io = TokioIo::new(hyper::upgrade::on(response).await.unwrap());
+        (status, Some(io))
+    }
+
+    #[tokio::test]
+    async fn splices_to_a_unix_target_and_answers_502_when_the_dial_fails() {
+        let dir = tempfile::tempdir().unwrap();
+        let upstream = dir.path().join("echo.sock");
+        let listener = UnixListener::bind(&upstream).unwrap();
+        tokio::spawn(async move {
+            let (mut conn, _) = listener.accept().await.unwrap();
+            let (mut r, mut w) = conn.split();
+            tokio::io::copy(&mut r, &mut w).await.unwrap();
+        });
+        let socket = dir.path().join("agent.sock");
+        agent_on(&socket).await;
+
+        let target = format!("unix:{}", upstream.display());
+        let (status, io) = forward(&socket, &target).await;
+        assert_eq!(status, http::StatusCode::SWITCHING_PROTOCOLS);
+        let mut io = io.unwrap();
+        io.write_all(b"through the tunnel").await.unwrap();
+        let mut back = [0u8; 18];
+        io.read_exact(&mut back).await.unwrap();
+        assert_eq!(&back, b"through the tunnel");
+
+        let missing = format!("unix:{}", dir.path().join("none.sock").display());
+        assert_eq!(
+            forward(&socket, &missing).await.0,
+            http::StatusCode::BAD_GATEWAY
+        );
+        assert_eq!(
+            forward(&socket, "not a target").await.0,
+            http::StatusCode::BAD_REQUEST
+        );
+    }
+}
