@@ -92,21 +92,7 @@ mod tests {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::{UnixListener, UnixStream};
 
-    use crate::config::AgentConfig;
-    use crate::listen::{ListenAddr, serve};
-    use crate::routes::router;
-
-    async fn agent_on(socket: &Path) {
-        let addr = ListenAddr::Unix(socket.to_owned());
-        tokio::spawn(async move { serve(&addr, router(AgentConfig::default())).await });
-        for _ in 0..100 {
-            if UnixStream::connect(socket).await.is_ok() {
-                return;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        panic!("agent did not listen on {}", socket.display());
-    }
+    use crate::routes::test_utils::agent_on;
 
     /// Ask for a forward to `upstream`; the status and, on 101, the stream.
     async fn forward(

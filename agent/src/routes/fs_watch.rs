@@ -202,7 +202,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn debounced_writes_become_one_event_and_one_shot_closes() {
+    async fn debounced_writes_become_one_event_and_max_events_closes() {
         let dir = tempfile::tempdir().unwrap();
         let watcher = Watcher::new(&[dir.path().to_owned()], false).unwrap();
         let filter = WatchFilter::new(&["write".into()], &[]).unwrap();

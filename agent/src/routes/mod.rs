@@ -12,6 +12,8 @@ mod limits;
 mod provision;
 mod shell;
 mod shutdown;
+#[cfg(test)]
+mod test_utils;
 mod upgrade;
 
 use std::sync::Arc;

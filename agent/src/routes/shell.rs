@@ -149,3 +149,80 @@ async fn client_to_pty<R: AsyncRead + Unpin>(mut reader: R, master: Arc<PtyMaste
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use http_body_util::Empty;
+    use hyper::Request;
+    use hyper_util::rt::TokioIo;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::UnixStream;
+
+    use super::*;
+    use crate::routes::test_utils::agent_on;
+
+    async fn read_frame<R: AsyncRead + Unpin>(
+        reader: &mut R,
+        pending: &mut Vec<u8>,
+    ) -> Option<ShellFrame> {
+        loop {
+            if let Some((frame, used)) = ShellFrame::decode(pending).unwrap() {
+                pending.drain(..used);
+                return Some(frame);
+            }
+            let mut buf = [0u8; 4096];
+            let n = reader.read(&mut buf).await.unwrap();
+            if n == 0 {
+                return None;
+            }
+            pending.extend_from_slice(&buf[..n]);
+        }
+    }
+
+    #[tokio::test]
+    async fn shell_runs_on_a_pty_resizes_and_sends_close_on_exit() {
+        let dir = tempfile::tempdir().unwrap();
+        let socket = dir.path().join("agent.sock");
+        agent_on(&socket).await;
+        let stream = UnixStream::connect(&socket).await.unwrap();
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .unwrap();
+        tokio::spawn(conn.with_upgrades());
+        let uid = nix::unistd::Uid::effective().as_raw();
+        let request = Request::get(format!("/v1/shell?uid={uid}&shell=/bin/sh&cwd=/"))
+            .header("host", "agent")
+            .header("connection", "upgrade")
+            .header("upgrade", SHELL_UPGRADE_PROTOCOL)
+            .body(Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let response = sender.send_request(request).await.unwrap();
+        assert_eq!(response.status(), http::StatusCode::SWITCHING_PROTOCOLS);
+        let mut io = TokioIo::new(hyper::upgrade::on(response).await.unwrap());
+
+        let mut wire = Vec::new();
+        ShellFrame::WindowSize { cols: 99, rows: 33 }.encode_into(&mut wire);
+        ShellFrame::Heartbeat.encode_into(&mut wire);
+        ShellFrame::Data(b"stty size; echo done-$((40+2)); exit\n".to_vec()).encode_into(&mut wire);
+        io.write_all(&wire).await.unwrap();
+
+        let mut pending = Vec::new();
+        let mut output = String::new();
+        let mut closed = false;
+        let read_all = async {
+            while let Some(frame) = read_frame(&mut io, &mut pending).await {
+                match frame {
+                    ShellFrame::Data(bytes) => output.push_str(&String::from_utf8_lossy(&bytes)),
+                    ShellFrame::Close => closed = true,
+                    other => panic!("unexpected frame {other:?}"),
+                }
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), read_all)
+            .await
+            .unwrap();
+        assert!(output.contains("33 99"), "{output:?}");
+        assert!(output.contains("done-42"), "{output:?}");
+        assert!(closed, "close frame after the shell exits");
+    }
+}
