@@ -326,6 +326,33 @@ async fn fs_ops_and_watch() {
     assert_eq!(event.size, 5);
     assert!(watch.next_event().await.is_none(), "max_events=1 closes");
 
+    // Recursive watches cover directories created after the watch started.
+    let mut watch = agent
+        .fs_watch(&FsWatchQuery {
+            paths: vec!["/root/fsdir".into()],
+            events: vec!["write".into()],
+            recursive: Some(true),
+            one_shot: Some(true),
+            debounce: Some("50ms".into()),
+            timeout: Some("30s".into()),
+            ..FsWatchQuery::default()
+        })
+        .await
+        .unwrap();
+    check_output(
+        &agent,
+        "mkdir /root/fsdir/later && sleep 1 && echo x > /root/fsdir/later/new.txt",
+    )
+    .await
+    .unwrap();
+    let event = tokio::time::timeout(Duration::from_secs(20), watch.next_event())
+        .await
+        .expect("watch event in time")
+        .expect("one event")
+        .unwrap();
+    assert_eq!(event.path, "/root/fsdir/later/new.txt");
+    assert!(watch.next_event().await.is_none(), "one_shot closes");
+
     let err = agent.fs_remove("/root/fsdir", false).await.unwrap_err();
     assert_eq!(err.agent_status(), Some(StatusCode::BAD_REQUEST));
     agent.fs_remove("/root/fsdir/f.txt", false).await.unwrap();
