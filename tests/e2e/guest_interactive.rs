@@ -432,6 +432,31 @@ async fn shell_session_with_resize() {
     }
     assert!(closed, "the agent sends a close frame when the shell exits");
 
+    // As an ordinary user: its uid, and its home as the working directory.
+    let mut session = agent
+        .shell(&ShellQuery {
+            uid: Some(1000),
+            ..ShellQuery::default()
+        })
+        .await
+        .unwrap();
+    session
+        .send(ShellFrame::Data(
+            b"echo \"who=$(id -u) at=$(pwd)\"\n".to_vec(),
+        ))
+        .await
+        .unwrap();
+    read_until(&mut session, "who=1000 at=/home/slicer").await;
+    session.send(ShellFrame::Shutdown).await.unwrap();
+    let mut closed = false;
+    while let Some(frame) = tokio::time::timeout(Duration::from_secs(20), session.next())
+        .await
+        .expect("shell ends in time after shutdown")
+    {
+        closed |= frame.unwrap() == ShellFrame::Close;
+    }
+    assert!(closed);
+
     // A bad uid is refused before any upgrade.
     let err = agent
         .shell(&ShellQuery {
@@ -481,6 +506,22 @@ async fn tcp_forward_to_a_guest_server() {
         }
     }
     echo_round_trip(&agent, &target, b"ping through the tunnel\n").await;
+    // A larger payload, written and read concurrently, arrives intact.
+    let payload: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let stream = agent.forward(&target).await.unwrap();
+    let (mut read_half, mut write_half) = tokio::io::split(stream);
+    let sent = payload.clone();
+    let writer = tokio::spawn(async move {
+        write_half.write_all(&sent).await.unwrap();
+        write_half
+    });
+    let mut back = vec![0u8; payload.len()];
+    tokio::time::timeout(Duration::from_secs(30), read_half.read_exact(&mut back))
+        .await
+        .expect("payload echoed in time")
+        .unwrap();
+    assert!(back == payload, "payload corrupted in the tunnel");
+    drop(writer.await.unwrap());
     // One tunnel per connection: two at once are independent.
     let (a, b) = tokio::join!(
         echo_round_trip(&agent, &target, b"first\n"),
