@@ -188,6 +188,26 @@ impl Watcher {
 mod tests {
     use super::*;
 
+    #[test]
+    fn inotify_masks_map_to_wire_types() {
+        let t = |m| kind_of(m);
+        assert_eq!(
+            t(AddWatchFlags::IN_CREATE | AddWatchFlags::IN_ISDIR),
+            Some(FsWatchEventType::Create)
+        );
+        assert_eq!(t(AddWatchFlags::IN_MODIFY), Some(FsWatchEventType::Write));
+        assert_eq!(
+            t(AddWatchFlags::IN_DELETE_SELF),
+            Some(FsWatchEventType::Remove)
+        );
+        assert_eq!(
+            t(AddWatchFlags::IN_MOVED_TO),
+            Some(FsWatchEventType::Rename)
+        );
+        assert_eq!(t(AddWatchFlags::IN_ATTRIB), Some(FsWatchEventType::Chmod));
+        assert_eq!(t(AddWatchFlags::IN_IGNORED), None);
+    }
+
     #[tokio::test]
     async fn sees_create_write_and_remove_in_new_subdirectories() {
         let dir = tempfile::tempdir().unwrap();
