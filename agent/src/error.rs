@@ -48,7 +48,7 @@ pub enum AgentError {
     },
     /// tar entry {0:?} would escape the destination directory
     TarEscape(String),
-    /// {operation} failed on {path}: {source}
+    /// {operation} failed on {path}
     Io {
         /// What was being done.
         operation: &'static str,
@@ -59,6 +59,48 @@ pub enum AgentError {
     },
     /// reading the request body failed: {0}
     Body(String),
+    /// cannot run {program}
+    Spawn {
+        /// The program.
+        program: String,
+        /// Why it did not start.
+        #[source]
+        source: std::io::Error,
+    },
+    /// no background exec {0}
+    ExecNotFound(String),
+    /// background exec {0} was reaped
+    ExecReaped(String),
+    /// cannot start a background exec
+    RingBudget(#[from] crate::exec::budget::RingBudgetError),
+    /// invalid signal {0:?}: expected TERM, KILL, INT, HUP, QUIT, USR1 or USR2
+    BadSignal(String),
+    /// sending {signal} to background exec {exec_id} failed
+    Signal {
+        /// The exec.
+        exec_id: String,
+        /// The signal.
+        signal: &'static str,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// {0} already exists
+    AlreadyExists(PathBuf),
+    /// {0} is not a directory
+    NotADirectory(PathBuf),
+    /// directory {0} is not empty (use recursive=true)
+    DirectoryNotEmpty(PathBuf),
+    /// request needs an HTTP upgrade to {0} (Connection: Upgrade, Upgrade: {0})
+    UpgradeRequired(&'static str),
+    /// dialing forward target {target} failed
+    Dial {
+        /// The target as given.
+        target: String,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl AgentError {
@@ -84,7 +126,18 @@ impl AgentError {
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "headers_too_large",
             ),
-            Self::Io { .. } => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+            Self::Io { .. } | Self::Signal { .. } => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "internal")
+            }
+            Self::Spawn { .. } => (StatusCode::BAD_REQUEST, "spawn_failed"),
+            Self::ExecNotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            Self::ExecReaped(_) => (StatusCode::GONE, "reaped"),
+            Self::RingBudget(crate::exec::budget::RingBudgetError::Exhausted { .. }) => {
+                (StatusCode::SERVICE_UNAVAILABLE, "ring_budget_exhausted")
+            }
+            Self::AlreadyExists(_) => (StatusCode::BAD_REQUEST, "already_exists"),
+            Self::UpgradeRequired(_) => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
+            Self::Dial { .. } => (StatusCode::BAD_GATEWAY, "dial_failed"),
             Self::Body(_) => (StatusCode::BAD_REQUEST, "bad_body"),
             _ => (StatusCode::BAD_REQUEST, "bad_request"),
         }
@@ -94,7 +147,20 @@ impl AgentError {
 impl IntoResponse for AgentError {
     fn into_response(self) -> Response {
         let (status, code) = self.status_and_code();
-        tracing::debug!(%status, error = %self, "request failed");
-        (status, Json(ErrorBody::new(code, self.to_string()))).into_response()
+        let message = chain(&self);
+        tracing::debug!(%status, error = %message, "request failed");
+        (status, Json(ErrorBody::new(code, message))).into_response()
     }
+}
+
+/// `error` and its sources as one line, `outer: cause: root`.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        message.push_str(": ");
+        message.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    message
 }

@@ -50,6 +50,8 @@ where
         let result = hyper::server::conn::http1::Builder::new()
             .max_buf_size(MAX_BUF_BYTES)
             .serve_connection(TokioIo::new(stream), service)
+            // Shell and forward switch the connection to a raw stream.
+            .with_upgrades()
             .await;
         if let Err(err) = result {
             tracing::debug!(error = %err, "connection ended with an error");

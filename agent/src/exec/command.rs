@@ -6,6 +6,7 @@ use std::process::Stdio;
 
 use slicer_api::types::ExecQuery;
 
+use super::session;
 use super::users::{User, lookup_uid};
 use crate::error::AgentError;
 
@@ -19,6 +20,20 @@ pub struct PreparedCommand {
     pub command: tokio::process::Command,
     /// The program, for error messages.
     pub program: String,
+    /// The working directory it starts in.
+    pub cwd: PathBuf,
+    /// The user it runs as.
+    pub uid: u32,
+}
+
+/// How a command is placed among the guest's process groups and sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Its own process group in the agent's session: killed with its stream.
+    ProcessGroup,
+    /// Its own session (setsid), so it is detached from anything of the
+    /// agent's and outlives the request that started it.
+    Session,
 }
 
 /// Quote `arg` for a POSIX shell.
@@ -39,6 +54,7 @@ pub fn prepare(
     query: &ExecQuery,
     passwd: &Path,
     with_stdin: bool,
+    placement: Placement,
 ) -> Result<PreparedCommand, AgentError> {
     if query.cmd.is_empty() {
         return Err(AgentError::BadQuery("cmd is required".into()));
@@ -89,8 +105,6 @@ pub fn prepare(
         .current_dir(&cwd)
         .uid(uid)
         .gid(gid)
-        // Its own process group, so a kill reaches everything it started.
-        .process_group(0)
         .stdin(if with_stdin {
             Stdio::piped()
         } else {
@@ -107,7 +121,20 @@ pub fn prepare(
             Stdio::null()
         })
         .kill_on_drop(false);
-    Ok(PreparedCommand { command, program })
+    match placement {
+        // Its own process group, so a kill reaches everything it started.
+        Placement::ProcessGroup => {
+            command.process_group(0);
+        }
+        // setsid makes the child a group leader too, so killpg still works.
+        Placement::Session => session::new_session(&mut command),
+    }
+    Ok(PreparedCommand {
+        command,
+        program,
+        cwd,
+        uid,
+    })
 }
 
 #[cfg(test)]
@@ -138,7 +165,9 @@ mod tests {
                 ..ExecQuery::default()
             };
             f(&mut q);
-            prepare(&q, passwd.path(), false).unwrap_err().to_string()
+            prepare(&q, passwd.path(), false, Placement::ProcessGroup)
+                .unwrap_err()
+                .to_string()
         };
         assert!(q(|q| q.uid = Some(4242)).contains("4242"));
         assert!(q(|q| q.env = vec!["NOEQUALS".into()]).contains("NOEQUALS"));

@@ -1,11 +1,12 @@
-//! `POST /v1/exec`: streaming (NDJSON) or buffered.
+//! `POST /v1/exec`: streaming (NDJSON), buffered, or background (201 and
+//! an exec id; see `exec_background.rs` for the rest of its life).
 
 use std::sync::Arc;
 
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
-use axum::http::header;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use slicer_api::types::query::from_query;
 use slicer_api::types::{BufferedExecResult, ExecQuery};
@@ -24,9 +25,18 @@ pub async fn exec(
 ) -> Result<Response, AgentError> {
     let query: ExecQuery = from_query(query.as_deref().unwrap_or(""))
         .map_err(|e| AgentError::BadQuery(e.to_string()))?;
+    if query.background == Some(true) {
+        let started = state.background.start(&query, &state.config.passwd)?;
+        return Ok((StatusCode::CREATED, Json(started)).into_response());
+    }
     let with_stdin = query.stdin.unwrap_or(false);
     let encoding = query.stdio.unwrap_or_default();
-    let mut prepared = command::prepare(&query, &state.config.passwd, with_stdin)?;
+    let mut prepared = command::prepare(
+        &query,
+        &state.config.passwd,
+        with_stdin,
+        command::Placement::ProcessGroup,
+    )?;
     let buffered = query.buffered.unwrap_or(false);
     let mut child = match children::spawn(&mut prepared.command) {
         Ok(child) => child,

@@ -60,6 +60,12 @@ pub struct ExecQuery {
     /// Accepted for compatibility and ignored (`reference/slicer.md` §11 item 43).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub permissions: Option<String>,
+    /// Start detached and answer 201 with an [`ExecStarted`](super::ExecStarted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub background: Option<bool>,
+    /// Ring size in bytes for background mode; `0` or absent means 1 MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_bytes: Option<u64>,
 }
 
 impl ExecQuery {

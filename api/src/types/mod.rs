@@ -2,23 +2,38 @@
 
 pub mod agent;
 pub mod apply;
+pub mod background;
 pub mod copy;
+pub mod duration;
 pub mod error;
 pub mod exec;
+pub mod forward;
+pub mod fs;
 pub mod health;
 pub mod hostgroup;
 pub mod query;
+pub mod shell;
 
 pub use agent::{
     AGENT_VSOCK_PORT, ProvisionRequest, ProvisionResponse, SecretFile, ShutdownAction,
     ShutdownQuery, UserdataState,
 };
 pub use apply::{ApplyAction, ApplyChange, ApplyRequest, ApplyResponse};
+pub use background::{
+    ExecBackgroundInfo, ExecKillRequest, ExecKillResponse, ExecLogsQuery, ExecReapResponse,
+    ExecStarted, ExecWaitQuery, ExecWaitResult,
+};
 pub use copy::{CopyMode, CopyQuery, FILE_MODE_HEADER};
 pub use error::ErrorBody;
 pub use exec::{BufferedExecResult, ExecFrame, ExecFrameKind, ExecQuery, OutputEncoding};
+pub use forward::{FORWARD_UPGRADE_PROTOCOL, FORWARD_UPSTREAM_HEADER, ForwardTarget};
+pub use fs::{
+    FsEntry, FsEntryType, FsMkdirRequest, FsPathQuery, FsPathResponse, FsRemoveQuery, FsWatchEvent,
+    FsWatchEventType, FsWatchQuery,
+};
 pub use health::AgentHealth;
 pub use hostgroup::{
     CreateNodeQuery, CreateNodeRequest, CreateNodeResponse, DeleteResponse, HostGroupInfo,
     InfoResponse, NodeInfo, TagFilter, WaitFor, host_arch,
 };
+pub use shell::{SHELL_UPGRADE_PROTOCOL, ShellFrame, ShellFrameError, ShellQuery};

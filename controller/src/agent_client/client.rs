@@ -22,7 +22,7 @@ use super::exec_stream::ExecStream;
 use crate::vsock;
 
 /// How long the vsock handshake may take before a call gives up.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+pub(super) const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long non-streaming calls may take in total.
 const CALL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Delay between readiness probes.
@@ -31,8 +31,8 @@ const READY_POLL_INTERVAL: Duration = Duration::from_millis(20);
 /// A client for one VM's guest agent.
 #[derive(Debug, Clone)]
 pub struct AgentClient {
-    socket: PathBuf,
-    port: u32,
+    pub(super) socket: PathBuf,
+    pub(super) port: u32,
 }
 
 /// A streamed file or tar download.
@@ -200,7 +200,7 @@ impl AgentClient {
     }
 
     /// A bounded request/response exchange.
-    async fn call(
+    pub(super) async fn call(
         &self,
         method: Method,
         uri: String,
@@ -227,7 +227,7 @@ impl AgentClient {
 
     /// Send a request and return once the response head arrives; the body
     /// may stream for as long as the agent keeps it open.
-    async fn call_streaming(
+    pub(super) async fn call_streaming(
         &self,
         method: Method,
         uri: String,
@@ -269,7 +269,11 @@ impl AgentClient {
     }
 }
 
-fn with_query<Q: Serialize>(path: &str, query: &Q, op: &str) -> Result<String, AgentClientError> {
+pub(super) fn with_query<Q: Serialize>(
+    path: &str,
+    query: &Q,
+    op: &str,
+) -> Result<String, AgentClientError> {
     let query = to_query(query).map_err(|source| AgentClientError::Query {
         operation: op.into(),
         source,
@@ -293,11 +297,11 @@ async fn collect(response: Response<Incoming>, op: &str) -> Result<Bytes, AgentC
         })
 }
 
-async fn drain(response: Response<Incoming>, op: &str) -> Result<(), AgentClientError> {
+pub(super) async fn drain(response: Response<Incoming>, op: &str) -> Result<(), AgentClientError> {
     collect(response, op).await.map(|_| ())
 }
 
-async fn json_body<T: DeserializeOwned>(
+pub(super) async fn json_body<T: DeserializeOwned>(
     response: Response<Incoming>,
     op: &str,
 ) -> Result<T, AgentClientError> {
@@ -308,7 +312,7 @@ async fn json_body<T: DeserializeOwned>(
     })
 }
 
-async fn agent_error(response: Response<Incoming>, op: &str) -> AgentClientError {
+pub(super) async fn agent_error(response: Response<Incoming>, op: &str) -> AgentClientError {
     let status = response.status();
     let message = match collect(response, op).await {
         Ok(bytes) => serde_json::from_slice::<ErrorBody>(&bytes)

@@ -1,5 +1,5 @@
-//! [`ExecStream`]: the NDJSON frames of a streaming exec, decoded as they
-//! arrive.
+//! [`ExecStream`]: the NDJSON frames of a streaming exec or of a
+//! background exec's logs, decoded as they arrive.
 
 use futures_util::{StreamExt, TryStreamExt};
 use http_body_util::BodyDataStream;
@@ -25,6 +25,7 @@ type Lines = FramedRead<
 #[derive(Debug)]
 pub struct ExecStream {
     lines: Lines,
+    operation: &'static str,
 }
 
 fn to_io(err: hyper::Error) -> std::io::Error {
@@ -33,12 +34,18 @@ fn to_io(err: hyper::Error) -> std::io::Error {
 
 impl ExecStream {
     pub(super) fn new(body: Incoming) -> Self {
+        Self::for_operation(body, "POST /v1/exec")
+    }
+
+    /// The frames of `body`, answering `operation` (named in errors).
+    pub(super) fn for_operation(body: Incoming, operation: &'static str) -> Self {
         let data = BodyDataStream::new(body).map_err(to_io as fn(hyper::Error) -> std::io::Error);
         Self {
             lines: FramedRead::new(
                 StreamReader::new(data),
                 LinesCodec::new_with_max_length(MAX_FRAME_LEN),
             ),
+            operation,
         }
     }
 
@@ -49,7 +56,7 @@ impl ExecStream {
                 Ok(line) => line,
                 Err(err) => {
                     return Some(Err(AgentClientError::Body {
-                        operation: "POST /v1/exec".into(),
+                        operation: self.operation.into(),
                         source: std::io::Error::other(err),
                     }));
                 }
@@ -59,7 +66,7 @@ impl ExecStream {
             }
             return Some(
                 serde_json::from_str(&line).map_err(|source| AgentClientError::Decode {
-                    operation: "POST /v1/exec".into(),
+                    operation: self.operation.into(),
                     source,
                 }),
             );
