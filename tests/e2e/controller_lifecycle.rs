@@ -5,6 +5,13 @@
 //! kill -9 the daemon (the restart adopts the same PIDs), then delete the
 //! group and check nothing is left.
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::tests_outside_test_module
+)]
+
 use std::time::Duration;
 
 use slicer_e2e::TestDaemon;

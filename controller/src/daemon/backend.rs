@@ -20,7 +20,7 @@ use super::apply::{apply_groups, plan_groups};
 use crate::config::{HostGroupSpec, parse, render};
 use crate::hypervisor::VmHandle;
 use crate::lifecycle::Context;
-use crate::model::{PowerState, Vm, VmPhase, VmRole, hostname};
+use crate::model::{PowerState, Vm, VmPhase, VmRole};
 use crate::store::{Object, StoreError};
 
 /// Default wait of a create with `wait=` (`reference/slicer.md` §3.3).
@@ -135,26 +135,7 @@ impl DaemonBackend {
     }
 
     fn next_hostname(&self, group: &HostGroupSpec, spec: &Vm) -> Result<String, ApiError> {
-        loop {
-            let n = self
-                .ctx
-                .store
-                .next_counter(&format!("hostnames/{}", group.name))
-                .map_err(store_err)?;
-            if n <= u64::from(group.count) {
-                continue;
-            }
-            let name = hostname(&group.name, n);
-            let vm = Vm {
-                index: n,
-                ..spec.clone()
-            };
-            match self.ctx.store.create(&name, vm) {
-                Ok(_) => return Ok(name),
-                Err(StoreError::AlreadyExists { .. }) => continue,
-                Err(err) => return Err(store_err(err)),
-            }
-        }
+        crate::lifecycle::create_sandbox(&self.ctx.store, group, spec).map_err(store_err)
     }
 }
 
@@ -180,21 +161,21 @@ fn stdin_body(stdin: Body) -> crate::agent_client::RequestBody {
 
 fn validate_create(group: &HostGroupSpec, request: &CreateNodeRequest) -> Result<(), ApiError> {
     let name = &group.name;
-    if let Some(cpus) = request.cpus {
-        if cpus == 0 || cpus > group.vcpus {
-            return Err(ApiError::bad_request(format!(
-                "cpus: {cpus} must be between 1 and {} (the limit of host group {name})",
-                group.vcpus
-            )));
-        }
+    if let Some(cpus) = request.cpus
+        && (cpus == 0 || cpus > group.vcpus)
+    {
+        return Err(ApiError::bad_request(format!(
+            "cpus: {cpus} must be between 1 and {} (the limit of host group {name})",
+            group.vcpus
+        )));
     }
-    if let Some(ram) = request.ram_bytes {
-        if ram < 64 << 20 || ram > group.ram_bytes || ram % (1 << 20) != 0 {
-            return Err(ApiError::bad_request(format!(
-                "ram_bytes: {ram} must be whole MiB between 64 MiB and {} (the limit of host group {name})",
-                group.ram_bytes
-            )));
-        }
+    if let Some(ram) = request.ram_bytes
+        && (ram < 64 << 20 || ram > group.ram_bytes || !ram.is_multiple_of(1 << 20))
+    {
+        return Err(ApiError::bad_request(format!(
+            "ram_bytes: {ram} must be whole MiB between 64 MiB and {} (the limit of host group {name})",
+            group.ram_bytes
+        )));
     }
     if let Some(gpus) = request.gpu_count.filter(|g| *g > group.gpu_count) {
         return Err(ApiError::bad_request(format!(

@@ -11,6 +11,7 @@
 mod context;
 mod gc;
 mod group;
+mod hostnames;
 mod names;
 mod taps;
 mod vm;
@@ -18,6 +19,7 @@ mod vm;
 pub use context::{Context, Timing};
 pub use gc::{GcReport, collect_orphans};
 pub use group::{GroupError, GroupReconciler, template_for};
+pub use hostnames::create_sandbox;
 pub use names::{group_of, tap_name};
 pub use taps::TapRegistry;
 pub use vm::{VmError, VmReconciler, error_chain, stop_for_daemon_shutdown, teardown};
