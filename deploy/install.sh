@@ -61,5 +61,39 @@ if [ "${SLICER_SKIP_FULL_IMAGE:-0}" != 1 ]; then
   "$prefix/bin/slicer" image build --flavour full --agent "$prefix/lib/slicer/slicer-agent"
 fi
 
-log "Main job: boot a VM and run a command in it"
-"$prefix/bin/slicer" run --image min -- 'echo "hello from $(hostname)"; uname -sr'
+log "Main job: a daemon with a host group, and slicer vm exec in its VM"
+# A private data directory (sharing the built images) so the demo leaves
+# nothing in /var/lib/slicer's store.
+demo=$(mktemp -d /var/tmp/slicer-demo.XXXXXX)
+ln -s "${SLICER_DATA_DIR:-/var/lib/slicer}/images" "$demo/images"
+cat > "$demo/slicer.yaml" <<'YAML'
+config:
+  host_groups:
+    - name: demo
+      count: 1
+      vcpu: 1
+      ram_mb: 256
+      storage: image
+      storage_size: 1G
+YAML
+export SLICER_DATA_DIR="$demo"
+"$prefix/bin/slicer" up "$demo/slicer.yaml" > "$demo/daemon.log" 2>&1 &
+daemon=$!
+stop_demo() {
+  kill -TERM "$daemon" 2>/dev/null && wait "$daemon" || true
+  rm -rf "$demo"
+}
+trap stop_demo EXIT
+ready=0
+for _ in $(seq 1 240); do
+  if "$prefix/bin/slicer" vm exec demo-1 -- true >/dev/null 2>&1; then ready=1; break; fi
+  if ! kill -0 "$daemon" 2>/dev/null; then break; fi
+  sleep 0.5
+done
+if [ "$ready" != 1 ]; then
+  echo "the demo VM did not answer; daemon log:" >&2
+  tail -n 40 "$demo/daemon.log" >&2
+  exit 1
+fi
+"$prefix/bin/slicer" vm list
+"$prefix/bin/slicer" vm exec demo-1 -- 'echo "hello from $(hostname)"; uname -sr'

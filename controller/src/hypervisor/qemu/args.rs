@@ -24,6 +24,10 @@ pub fn qemu_args(
     sockets: QemuSockets<'_>,
 ) -> Vec<String> {
     let mut cmdline = spec.boot.kernel_cmdline();
+    // microvm has no reset the kernel's default reboot path reaches: the
+    // guest prints "Restarting system" and hangs. A triple fault is a reset
+    // QEMU sees, and with -no-reboot it ends the VM, as a reboot must.
+    cmdline.push_str(" reboot=t");
     if accel == Accel::Tcg
         && let Some(khz) = tsc_khz
     {
@@ -157,7 +161,7 @@ mod tests {
     fn tcg_gets_the_tsc_rate_and_shared_memory() {
         let args = args(Accel::Tcg);
         assert_eq!(value_after(&args, "-accel"), ["tcg"]);
-        assert!(value_after(&args, "-append")[0].ends_with(" tsc_early_khz=2596124"));
+        assert!(value_after(&args, "-append")[0].ends_with(" reboot=t tsc_early_khz=2596124"));
         assert_eq!(
             value_after(&args, "-object"),
             ["memory-backend-memfd,id=mem,size=512M,share=on"]

@@ -20,10 +20,6 @@ pub async fn stop_for_daemon_shutdown(
     let vms = ctx.store.list::<Vm>().map_err(VmError::store("*"))?;
     let stops = vms.into_iter().map(|vm| async move {
         let name = vm.meta.name.clone();
-        // Recorded first, so a crash mid-way still relaunches it later.
-        ctx.store
-            .update_status::<Vm>(&name, |v| v.status.last_exit = Some(VmExit::DaemonShutdown))
-            .map_err(VmError::store(&name))?;
         let mut stopped = false;
         if let Some(handle) =
             VmHandle::load(&ctx.data.run_dir(&name)).map_err(|source| VmError::Handle {
@@ -32,6 +28,11 @@ pub async fn stop_for_daemon_shutdown(
             })?
             && handle.is_running()
         {
+            // Recorded first, so a crash mid-way still relaunches it later;
+            // only running VMs are marked, a stopped one stays stopped.
+            ctx.store
+                .update_status::<Vm>(&name, |v| v.status.last_exit = Some(VmExit::DaemonShutdown))
+                .map_err(VmError::store(&name))?;
             if graceful {
                 ctx.hypervisor
                     .shutdown(&handle, ctx.timing.stop_grace)
