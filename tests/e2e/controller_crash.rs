@@ -54,11 +54,12 @@ async fn kill_9_during_creates_and_deletes_leaks_nothing() -> anyhow::Result<()>
             std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap()
-                .as_nanos() as u64
+                .subsec_nanos()
+                .wrapping_mul(2_654_435_761)
                 | 1
         });
     eprintln!("crash test: seed {seed} (SLICER_CRASH_SEED={seed} replays it)");
-    let mut rng = Rng(seed);
+    let mut rng = Rng(u64::from(seed));
     let mut daemon = TestDaemon::new(env!("CARGO_BIN_EXE_slicer-e2e-cli"))?;
     let config = daemon.path("pool.yaml");
     std::fs::write(&config, POOL)?;
