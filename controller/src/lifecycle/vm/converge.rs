@@ -9,12 +9,13 @@ use nix::sys::wait::{WaitPidFlag, waitpid};
 use nix::unistd::Pid;
 
 use super::VmError;
+use super::decide::{AfterRun, after_run};
 use super::exit::classify;
 use super::launch::launch;
 use crate::config::HostGroupSpec;
 use crate::hypervisor::VmHandle;
 use crate::lifecycle::Context;
-use crate::model::{PowerState, Vm, VmExit, VmPhase, VmRole};
+use crate::model::{PowerState, Vm, VmExit, VmPhase};
 use crate::reconcile::Action;
 use crate::store::Object;
 use slicer_api::types::ProvisionRequest;
@@ -203,23 +204,20 @@ async fn not_running(
     } else {
         Some(classify(&ctx.data.console_log(name), status.console_offset))
     };
-    let relaunch_requested = status.launched_nonce < spec.launch_nonce;
-    let stay_stopped = match exit {
-        _ if spec.power == PowerState::Stopped => true,
-        _ if relaunch_requested => false,
-        None | Some(VmExit::DaemonShutdown) => false,
-        Some(VmExit::ProcessDied) if spec.role == VmRole::Service => false,
-        Some(VmExit::Requested) => status.phase == VmPhase::Stopped || ended,
-        Some(VmExit::GuestStopped | VmExit::ProcessDied) => true,
-    };
+    let next = after_run(spec, status, ended, exit);
     if ended {
-        let exit = exit.unwrap_or(VmExit::ProcessDied);
         ctx.events.record(
             &format!("vms/{name}"),
             "Exited",
-            format!("pid {} ended: {exit:?}", status.pid.unwrap_or_default()),
+            format!(
+                "pid {} ended: {:?}",
+                status.pid.unwrap_or_default(),
+                exit.unwrap_or(VmExit::ProcessDied)
+            ),
         );
-        if spec.is_ephemeral() && matches!(exit, VmExit::GuestStopped | VmExit::ProcessDied) {
+    }
+    match next {
+        AfterRun::Delete => {
             ctx.events.record(
                 &format!("vms/{name}"),
                 "Reaped",
@@ -228,33 +226,34 @@ async fn not_running(
             ctx.store.request_delete::<Vm>(name).map_err(&store_err)?;
             return Ok(Action::await_change());
         }
-    }
-    if stay_stopped {
-        let generation = object.meta.generation;
-        ctx.store
-            .update_status::<Vm>(name, |vm| {
-                vm.status.phase = VmPhase::Stopped;
-                vm.status.pid = None;
-                vm.status.ready_at = None;
-                vm.status.provisioned = false;
-                if let Some(exit) = exit {
-                    vm.status.last_exit = Some(exit);
-                }
-                vm.status.launched_nonce = vm.spec.launch_nonce;
-                vm.meta.observed_generation = generation;
-            })
-            .map_err(&store_err)?;
-        return Ok(Action::await_change());
-    }
-    if ended && exit == Some(VmExit::ProcessDied) {
-        ctx.events.record(
-            &format!("vms/{name}"),
-            "Relaunching",
-            "its VMM process died without the guest stopping",
-        );
-        ctx.store
-            .update_status::<Vm>(name, |vm| vm.status.restarts += 1)
-            .map_err(&store_err)?;
+        AfterRun::StayStopped => {
+            let generation = object.meta.generation;
+            ctx.store
+                .update_status::<Vm>(name, |vm| {
+                    vm.status.phase = VmPhase::Stopped;
+                    vm.status.pid = None;
+                    vm.status.ready_at = None;
+                    vm.status.provisioned = false;
+                    if let Some(exit) = exit {
+                        vm.status.last_exit = Some(exit);
+                    }
+                    vm.status.launched_nonce = vm.spec.launch_nonce;
+                    vm.meta.observed_generation = generation;
+                })
+                .map_err(&store_err)?;
+            return Ok(Action::await_change());
+        }
+        AfterRun::Launch { after_death: true } => {
+            ctx.events.record(
+                &format!("vms/{name}"),
+                "Relaunching",
+                "its VMM process died without the guest stopping",
+            );
+            ctx.store
+                .update_status::<Vm>(name, |vm| vm.status.restarts += 1)
+                .map_err(&store_err)?;
+        }
+        AfterRun::Launch { after_death: false } => {}
     }
     launch(ctx, object, group).await?;
     Ok(Action::requeue(std::time::Duration::ZERO))

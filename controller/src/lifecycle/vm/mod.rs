@@ -5,6 +5,7 @@
 //! finalizer on delete.
 
 mod converge;
+mod decide;
 mod error;
 mod exit;
 mod launch;
