@@ -4,6 +4,7 @@
 
 mod backend;
 mod error;
+pub mod openapi;
 mod routes;
 
 use std::path::Path;
@@ -11,7 +12,8 @@ use std::sync::Arc;
 
 pub use backend::{Backend, ExecOutput};
 pub use error::ApiError;
-pub use routes::router;
+pub use routes::table::{Answer, Budget, RouteSpec, route_table};
+pub use routes::{router, tcp_router};
 
 /// Serve `backend` on the Unix socket at `path` (created 0660, replacing a
 /// stale one) until `shutdown` resolves.
@@ -32,6 +34,19 @@ pub async fn serve_unix(
     let listener = tokio::net::UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
     axum::serve(listener, router(backend))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Serve `backend` on an already bound TCP listener until `shutdown`
+/// resolves, asking for `token` on every authenticated route when given.
+pub async fn serve_tcp(
+    listener: tokio::net::TcpListener,
+    backend: Arc<dyn Backend>,
+    token: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, tcp_router(backend, token))
         .with_graceful_shutdown(shutdown)
         .await
 }

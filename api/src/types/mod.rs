@@ -8,6 +8,9 @@ pub mod exec;
 pub mod health;
 pub mod hostgroup;
 pub mod query;
+pub mod secret;
+pub mod stats;
+pub mod vm;
 
 pub use agent::{
     AGENT_VSOCK_PORT, ProvisionRequest, ProvisionResponse, SecretFile, ShutdownAction,
@@ -21,4 +24,10 @@ pub use health::AgentHealth;
 pub use hostgroup::{
     CreateNodeQuery, CreateNodeRequest, CreateNodeResponse, DeleteResponse, HostGroupInfo,
     InfoResponse, NodeInfo, TagFilter, WaitFor, host_arch,
+};
+pub use secret::{CreateSecretRequest, SecretInfo, UpdateSecretRequest};
+pub use stats::{GuestSnapshot, NodeStats};
+pub use vm::{
+    EgressRules, LogsQuery, LogsResponse, RestoreQuery, TagPatch, VmDescription, VmNetwork,
+    VmShutdownQuery, VmTags,
 };
