@@ -15,3 +15,6 @@ pub use auth::{AuthError, TokenSource, api_token};
 pub use backend::DaemonBackend;
 pub use metrics::{DaemonMetrics, EGRESS_ADAPTER_ENV};
 pub use run::{UpOptions, up};
+
+#[cfg(test)]
+mod tests;
