@@ -12,6 +12,7 @@ pub mod model;
 pub mod network;
 pub mod paths;
 pub mod reconcile;
+pub mod schemas;
 pub mod secrets;
 pub mod storage;
 pub mod store;

@@ -113,9 +113,12 @@ pub fn document() -> Value {
                 "description": "success",
                 "content": {"application/json": {"schema": schema(&mut generator).to_value()}}
             }),
-            Answer::Stream(schema) => json!({
+            Answer::Stream { frames, buffered } => json!({
                 "description": "one JSON object per line, or one JSON object with buffered=true",
-                "content": {"application/x-ndjson": {"schema": schema(&mut generator).to_value()}}
+                "content": {
+                    "application/x-ndjson": {"schema": frames(&mut generator).to_value()},
+                    "application/json": {"schema": buffered(&mut generator).to_value()}
+                }
             }),
             Answer::Text => json!({
                 "description": "success",

@@ -10,10 +10,11 @@ use schemars::{JsonSchema, Schema};
 
 use super::{Shared, apply, exec, nodes, secrets, stats, system, vm};
 use crate::types::{
-    AgentHealth, ApplyRequest, ApplyResponse, CreateNodeQuery, CreateNodeRequest,
-    CreateNodeResponse, CreateSecretRequest, DeleteResponse, ExecFrame, ExecQuery, HostGroupInfo,
-    InfoResponse, LogsQuery, LogsResponse, NodeInfo, NodeStats, RestoreQuery, SecretInfo,
-    TagFilter, TagPatch, UpdateSecretRequest, VmDescription, VmShutdownQuery, VmTags,
+    AgentHealth, ApplyRequest, ApplyResponse, BufferedExecResult, CreateNodeQuery,
+    CreateNodeRequest, CreateNodeResponse, CreateSecretRequest, DeleteResponse, ExecFrame,
+    ExecQuery, HostGroupInfo, InfoResponse, LogsQuery, LogsResponse, NodeInfo, NodeStats,
+    RestoreQuery, SecretInfo, TagFilter, TagPatch, UpdateSecretRequest, VmDescription,
+    VmShutdownQuery, VmTags,
 };
 
 /// A schema of a type, taken from (and registered in) a generator.
@@ -32,9 +33,14 @@ pub enum Answer {
     Text,
     /// `application/yaml` text.
     Yaml,
-    /// `application/x-ndjson` lines of this schema (one JSON object with
-    /// `buffered=true`).
-    Stream(SchemaFn),
+    /// `application/x-ndjson` lines of `frames`, or one JSON object of
+    /// `buffered` when asked to buffer.
+    Stream {
+        /// One line of the stream.
+        frames: SchemaFn,
+        /// The buffered answer.
+        buffered: SchemaFn,
+    },
     /// No body.
     Empty,
 }
@@ -317,7 +323,10 @@ pub(super) fn entries() -> Vec<Entry> {
         entry(
             RouteSpec::new(M::POST, "/vm/{hostname}/exec", "run a command in a VM")
                 .query::<ExecQuery>()
-                .answer(Answer::Stream(schema::<ExecFrame>))
+                .answer(Answer::Stream {
+                    frames: schema::<ExecFrame>,
+                    buffered: schema::<BufferedExecResult>,
+                })
                 .streaming(),
             post(exec::exec),
         ),
