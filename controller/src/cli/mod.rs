@@ -1,16 +1,25 @@
 //! Command-line interface of the `slicer` binary: flags and subcommands
 //! only; each subcommand hands off to the library module that does the work.
 
-use clap::{Parser, Subcommand};
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{CommandFactory, Parser, Subcommand};
 
 pub mod apply;
 pub mod connect;
 pub mod get;
 pub mod image;
+pub mod info;
+pub mod new;
 pub mod run;
+pub mod secret;
+pub mod service;
 mod table;
+pub mod tag;
 pub mod up;
 pub mod vm;
+pub mod vm_ops;
 
 /// `slicer`: microVM controller daemon and CLI.
 #[derive(Debug, Parser)]
@@ -38,6 +47,43 @@ pub enum Command {
     Image(image::ImageCommand),
     /// Boot a throwaway VM, run one command in it, and tear it down.
     Run(run::RunArgs),
+    /// Print the client's and the daemon's versions.
+    Info(info::InfoArgs),
+    /// Print this binary's version.
+    Version,
+    /// Print a config file with one host group (`slicer new NAME > vm.yaml`).
+    New(new::NewArgs),
+    /// systemd integration.
+    #[command(subcommand)]
+    Service(service::ServiceCommand),
+    /// Manage the daemon's secrets.
+    #[command(subcommand, visible_alias = "secrets")]
+    Secret(secret::SecretCommand),
+    /// List VMs (= `slicer vm list`).
+    Ls(vm::ListArgs),
+    /// Console log of a VM (= `slicer vm logs`).
+    Logs(vm_ops::LogsArgs),
+    /// Start a stopped VM again (= `slicer vm relaunch`).
+    Relaunch(vm_ops::VmJsonArgs),
+    /// Print shell completions.
+    Completions {
+        /// bash, zsh, fish, elvish or powershell.
+        shell: clap_complete::Shell,
+    },
+    /// Generated documents (OpenAPI, config JSON Schema).
+    #[command(subcommand)]
+    Schemas(SchemasCommand),
+}
+
+/// `slicer schemas` verbs.
+#[derive(Debug, Subcommand)]
+pub enum SchemasCommand {
+    /// Write `openapi.json` and `slicer-config.schema.json`.
+    Write {
+        /// Directory (default: ./schemas).
+        #[arg(long, default_value = "schemas")]
+        dir: PathBuf,
+    },
 }
 
 impl Cli {
@@ -50,6 +96,26 @@ impl Cli {
             Command::Vm(cmd) => cmd.run().await,
             Command::Image(cmd) => cmd.run().await,
             Command::Run(args) => args.run().await,
+            Command::Info(args) => args.run().await,
+            Command::Version => info::version(),
+            Command::New(args) => args.run(),
+            Command::Service(cmd) => cmd.run(),
+            Command::Secret(cmd) => cmd.run().await,
+            Command::Ls(args) => vm::VmCommand::List(args).run().await,
+            Command::Logs(args) => args.run().await,
+            Command::Relaunch(args) => args.relaunch().await,
+            Command::Completions { shell } => {
+                let mut out = std::io::stdout().lock();
+                clap_complete::generate(shell, &mut Cli::command(), "slicer", &mut out);
+                out.flush()?;
+                Ok(0)
+            }
+            Command::Schemas(SchemasCommand::Write { dir }) => {
+                for path in crate::schemas::write(&dir)? {
+                    eprintln!("wrote {}", path.display());
+                }
+                Ok(0)
+            }
         }
     }
 }

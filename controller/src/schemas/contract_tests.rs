@@ -129,7 +129,7 @@ fn every_served_route_matches_the_upstream_contract() {
     let mut extension_routes = Vec::new();
     let mut extension_params = Vec::new();
     let mut missing_params = Vec::new();
-    let mut extension_fields = Vec::new();
+    let mut extension_fields: Vec<String> = Vec::new();
     let mut problems = Vec::new();
     for route in route_table() {
         let method = route.method.as_str().to_lowercase();
@@ -238,7 +238,6 @@ fn every_served_route_matches_the_upstream_contract() {
         missing_params, MISSING_PARAMS,
         "missing query parameters changed"
     );
-    let mut extension_fields = extension_fields;
     extension_fields.sort();
     let mut expected: Vec<&str> = EXTENSION_FIELDS.to_vec();
     expected.sort_unstable();
