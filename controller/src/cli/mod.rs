@@ -78,11 +78,14 @@ pub enum Command {
 /// `slicer schemas` verbs.
 #[derive(Debug, Subcommand)]
 pub enum SchemasCommand {
-    /// Write `openapi.json` and `slicer-config.schema.json`.
+    /// Write `openapi.json`, `slicer-config.schema.json` and `docs/api.md`.
     Write {
-        /// Directory (default: ./schemas).
+        /// Directory of the schemas (default: ./schemas).
         #[arg(long, default_value = "schemas")]
         dir: PathBuf,
+        /// Directory of the API reference (default: ./docs).
+        #[arg(long, default_value = "docs")]
+        docs: PathBuf,
     },
 }
 
@@ -110,8 +113,8 @@ impl Cli {
                 out.flush()?;
                 Ok(0)
             }
-            Command::Schemas(SchemasCommand::Write { dir }) => {
-                for path in crate::schemas::write(&dir)? {
+            Command::Schemas(SchemasCommand::Write { dir, docs }) => {
+                for path in crate::schemas::write(&dir, Some(&docs))? {
                     eprintln!("wrote {}", path.display());
                 }
                 Ok(0)

@@ -598,3 +598,61 @@ async fn metrics_text_parses() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn the_typed_client_talks_to_a_tcp_listener_with_the_token() {
+    use slicer_api::client::{Endpoint, SlicerClient};
+    let rig = Rig::new();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap().to_string();
+    let stop = tokio_util::sync::CancellationToken::new();
+    let server = tokio::spawn(slicer_api::server::serve_tcp(
+        listener,
+        rig.backend.clone(),
+        Some("tok".into()),
+        stop.clone().cancelled_owned(),
+    ));
+    let good = SlicerClient::new(Endpoint::Tcp(address.clone()), Some("tok".into()));
+    let anonymous = SlicerClient::new(Endpoint::Tcp(address), None);
+    anonymous.healthz().await.unwrap();
+    let err = anonymous
+        .nodes(None, &Default::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), Some(StatusCode::UNAUTHORIZED));
+    assert_eq!(
+        good.nodes(None, &Default::default()).await.unwrap().len(),
+        2
+    );
+    assert_eq!(
+        good.tags("svc-1").await.unwrap().tags,
+        ["name=web", "env=dev"]
+    );
+    assert_eq!(
+        good.describe("sbox-2").await.unwrap().node.status,
+        "Stopped"
+    );
+    let logs = good.logs("svc-1", &Default::default()).await.unwrap_err();
+    assert_eq!(logs.status(), Some(StatusCode::NOT_FOUND));
+    assert!(
+        good.metrics()
+            .await
+            .unwrap()
+            .contains("slicer_api_requests_total")
+    );
+    let created = good
+        .create_secret(&slicer_api::types::CreateSecretRequest {
+            name: "k".into(),
+            data: "aGk=".into(),
+            permissions: None,
+            uid: Some(nix::unistd::geteuid().as_raw()),
+            gid: Some(nix::unistd::getegid().as_raw()),
+        })
+        .await
+        .unwrap();
+    assert_eq!((created.size, created.permissions.as_str()), (2, "0600"));
+    good.delete_secret("k").await.unwrap();
+    assert!(good.secrets().await.unwrap().is_empty());
+    stop.cancel();
+    server.await.unwrap().unwrap();
+}

@@ -11,6 +11,7 @@ use schemars::generate::SchemaSettings;
 
 use crate::config::SlicerConfig;
 
+mod api_doc;
 #[cfg(test)]
 mod contract_tests;
 
@@ -18,6 +19,14 @@ mod contract_tests;
 pub const OPENAPI_FILE: &str = "openapi.json";
 /// File name of the config JSON Schema.
 pub const CONFIG_SCHEMA_FILE: &str = "slicer-config.schema.json";
+
+/// Path of the generated API reference, relative to the workspace root.
+pub const API_DOC_FILE: &str = "docs/api.md";
+
+/// The markdown API reference (`docs/api.md`).
+pub fn api_reference() -> String {
+    api_doc::render(&slicer_api::server::openapi::document())
+}
 
 /// Every generated document as `(file name, contents)`.
 pub fn generated() -> Vec<(&'static str, String)> {
@@ -39,17 +48,25 @@ fn pretty(value: &serde_json::Value) -> String {
     text
 }
 
-/// Write every document into `dir`; returns the paths written.
-pub fn write(dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+/// Write every document into `dir` and, when `docs` is given, the API
+/// reference into it; returns the paths written.
+pub fn write(dir: &Path, docs: Option<&Path>) -> std::io::Result<Vec<std::path::PathBuf>> {
     std::fs::create_dir_all(dir)?;
-    generated()
+    let mut written = generated()
         .into_iter()
         .map(|(name, text)| {
             let path = dir.join(name);
             std::fs::write(&path, text)?;
             Ok(path)
         })
-        .collect()
+        .collect::<std::io::Result<Vec<_>>>()?;
+    if let Some(docs) = docs {
+        std::fs::create_dir_all(docs)?;
+        let path = docs.join("api.md");
+        std::fs::write(&path, api_reference())?;
+        written.push(path);
+    }
+    Ok(written)
 }
 
 #[cfg(test)]
@@ -64,9 +81,15 @@ mod tests {
     #[test]
     fn checked_in_schemas_are_current() {
         let dir = checked_in();
+        let docs = dir.join("../docs");
         if std::env::var_os("UPDATE_SCHEMAS").is_some() {
-            write(&dir).unwrap();
+            write(&dir, Some(&docs)).unwrap();
         }
+        let stored = std::fs::read_to_string(docs.join("api.md")).unwrap_or_default();
+        assert!(
+            stored == api_reference(),
+            "docs/api.md is stale: run `cargo run -p slicer-controller --bin slicer -- schemas write`"
+        );
         for (name, text) in generated() {
             let path = dir.join(name);
             let stored = std::fs::read_to_string(&path).unwrap_or_default();
