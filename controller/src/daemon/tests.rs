@@ -235,6 +235,20 @@ async fn send(
     (status, value)
 }
 
+async fn send_service<S>(service: S, uri: &str) -> (StatusCode, bytes::Bytes)
+where
+    S: tower::Service<Request<Body>, Response = axum::response::Response>,
+    S::Error: std::fmt::Debug,
+{
+    let request = Request::builder().uri(uri).body(Body::empty()).unwrap();
+    let response = service.oneshot(request).await.unwrap();
+    let status = response.status();
+    (
+        status,
+        response.into_body().collect().await.unwrap().to_bytes(),
+    )
+}
+
 fn assert_error(status: StatusCode, body: &Value, want: StatusCode) {
     assert_eq!(status, want, "{body}");
     assert!(
@@ -624,6 +638,19 @@ async fn the_typed_client_talks_to_a_tcp_listener_with_the_token() {
         good.nodes(None, &Default::default()).await.unwrap().len(),
         2
     );
+    // One trailing slash is the same path (reference §11 item 35).
+    let (status, _) = send_service(
+        slicer_api::server::normalized(slicer_api::server::router(rig.backend.clone())),
+        "/nodes/",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, _) = send_service(
+        slicer_api::server::normalized(slicer_api::server::router(rig.backend.clone())),
+        "/vm/svc-1/tags/?x=1",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(
         good.tags("svc-1").await.unwrap().tags,
         ["name=web", "env=dev"]
