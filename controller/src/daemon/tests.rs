@@ -683,3 +683,28 @@ async fn the_typed_client_talks_to_a_tcp_listener_with_the_token() {
     stop.cancel();
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn guest_facing_routes_are_409_while_paused() {
+    let rig = Rig::new();
+    rig.add_vm(
+        "sbox-3",
+        vm("sbox", 3, VmRole::Sandbox, false),
+        VmPhase::Paused,
+    );
+    let before = rig.snapshot();
+    for (method, uri) in [
+        ("GET", "/vm/sbox-3/health"),
+        ("POST", "/vm/sbox-3/exec?cmd=true"),
+        ("POST", "/vm/sbox-3/relaunch"),
+    ] {
+        let (status, body) = rig.call(method, uri, None).await;
+        assert_error(status, &body, StatusCode::CONFLICT);
+    }
+    let (status, _) = rig.call("HEAD", "/vm/sbox-3/health", None).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    // Pausing a paused VM is a no-op that answers at once.
+    let (status, body) = rig.call("POST", "/vm/sbox-3/pause", None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(rig.snapshot(), before);
+}
