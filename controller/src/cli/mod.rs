@@ -122,3 +122,94 @@ impl Cli {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    use super::Cli;
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn upstream_spellings_parse() {
+        use clap::Parser;
+        for argv in [
+            &[
+                "slicer",
+                "vm",
+                "add",
+                "sbox",
+                "--secret",
+                "a",
+                "--secret",
+                "b",
+                "--secrets",
+                "c,d",
+                "-n",
+                "web",
+            ][..],
+            &["slicer", "secret", "create", "--name", "k", "--value", "v"][..],
+            &[
+                "slicer",
+                "secret",
+                "create",
+                "k",
+                "--from-literal=v",
+                "--permissions",
+                "0640",
+                "--uid",
+                "1000",
+                "--gid",
+                "1000",
+            ][..],
+            &["slicer", "secret", "list", "-v"][..],
+            &["slicer", "vm", "tag", "add", "h", "--tag", "k=v"][..],
+            &["slicer", "vm", "logs", "h", "--lines", "0"][..],
+            &["slicer", "logs", "h"][..],
+            &["slicer", "relaunch", "h", "--json"][..],
+            &[
+                "slicer",
+                "vm",
+                "ready",
+                "h",
+                "--userdata",
+                "--timeout",
+                "1m",
+                "--interval",
+                "100ms",
+            ][..],
+            &["slicer", "vm", "shutdown", "h", "--action", "reboot"][..],
+            &["slicer", "info", "--url", "http://127.0.0.1:8080"][..],
+            &["slicer", "up", "-f", "vm.yaml"][..],
+            &[
+                "slicer",
+                "new",
+                "vm",
+                "--vcpu",
+                "4",
+                "--ram_gb",
+                "8",
+                "--api-auth=false",
+            ][..],
+            &[
+                "slicer",
+                "service",
+                "generate",
+                "vm.yaml",
+                "--install",
+                "--force",
+                "--name",
+                "vm",
+            ][..],
+            &["slicer", "completions", "bash"][..],
+        ] {
+            if let Err(err) = Cli::try_parse_from(argv) {
+                panic!("{argv:?}: {err}");
+            }
+        }
+    }
+}
