@@ -371,7 +371,11 @@ impl Backend for DaemonBackend {
         let code = result
             .as_ref()
             .map_or_else(|err| err.status.as_u16(), |_| 201);
-        self.metrics.count_launch(&group, code);
+        // An unknown group is not a launch; counting it would let any name
+        // become a label value.
+        if code != 404 {
+            self.metrics.count_launch(&group, code);
+        }
         result
     }
 
