@@ -117,6 +117,54 @@ impl DaemonBackend {
         }
     }
 
+    /// The `name=` tag must be a unique lowercase DNS label that cannot be
+    /// mistaken for a hostname (`reference/slicer.md` §3.4).
+    fn check_name_tag(&self, tags: &[String]) -> Result<(), ApiError> {
+        let names: Vec<&str> = tags
+            .iter()
+            .filter_map(|t| t.strip_prefix("name="))
+            .collect();
+        let name = match names.as_slice() {
+            [] => return Ok(()),
+            [one] => *one,
+            _ => return Err(ApiError::bad_request("tags: give at most one name= tag")),
+        };
+        let label = !name.is_empty()
+            && name.len() <= 63
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.starts_with('-')
+            && !name.ends_with('-');
+        if !label {
+            return Err(ApiError::bad_request(format!(
+                "tags: name={name} must be a lowercase DNS label of at most 63 characters"
+            )));
+        }
+        let groups = self.ctx.store.names::<HostGroupSpec>().map_err(store_err)?;
+        let generated = groups.iter().any(|group| {
+            name.strip_prefix(group.as_str())
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if generated {
+            return Err(ApiError::bad_request(format!(
+                "tags: name={name} looks like a generated hostname (<group>-<n>)"
+            )));
+        }
+        let vms = self.ctx.store.list::<Vm>().map_err(store_err)?;
+        let tag = format!("name={name}");
+        if vms
+            .iter()
+            .any(|vm| vm.meta.name == name || vm.spec.tags.contains(&tag))
+        {
+            return Err(ApiError::conflict(format!(
+                "tags: name={name} is already used by another vm"
+            )));
+        }
+        Ok(())
+    }
+
     pub(super) fn vm(&self, hostname: &str) -> Result<Object<Vm>, ApiError> {
         self.ctx
             .store
@@ -196,6 +244,7 @@ impl DaemonBackend {
     ) -> Result<CreateNodeResponse, ApiError> {
         let group = self.group(group)?.spec;
         validate_create(&group, &request)?;
+        self.check_name_tag(&request.tags)?;
         let timeout = match &query.timeout {
             Some(text) => humantime::parse_duration(text).map_err(|err| {
                 ApiError::bad_request(format!("timeout: {text:?} is not a duration: {err}"))

@@ -333,6 +333,22 @@ async fn bad_creates_are_400_and_change_nothing() {
         .call("POST", "/hostgroup/sbox/nodes?wait=forever", Some("{}"))
         .await;
     assert_error(status, &response, StatusCode::BAD_REQUEST);
+    for body in [
+        r#"{"tags": ["name=Web"]}"#,
+        r#"{"tags": ["name=sbox-7"]}"#,
+        r#"{"tags": ["name=a", "name=b"]}"#,
+    ] {
+        let (status, response) = rig.call("POST", "/hostgroup/sbox/nodes", Some(body)).await;
+        assert_error(status, &response, StatusCode::BAD_REQUEST);
+    }
+    let (status, response) = rig
+        .call(
+            "POST",
+            "/hostgroup/sbox/nodes",
+            Some(r#"{"tags": ["name=web"]}"#),
+        )
+        .await;
+    assert_error(status, &response, StatusCode::CONFLICT);
     let (status, response) = rig.call("GET", "/nodes?tag=a&tag_prefix=b", None).await;
     assert_error(status, &response, StatusCode::BAD_REQUEST);
     assert_eq!(rig.snapshot(), before);
