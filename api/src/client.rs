@@ -14,9 +14,11 @@ use tokio::io::AsyncBufReadExt;
 
 use crate::types::query::to_query;
 use crate::types::{
-    ApplyRequest, ApplyResponse, BufferedExecResult, CreateNodeQuery, CreateNodeRequest,
-    CreateNodeResponse, DeleteResponse, ErrorBody, ExecFrame, ExecQuery, HostGroupInfo,
-    InfoResponse, NodeInfo, TagFilter,
+    AgentHealth, ApplyRequest, ApplyResponse, BufferedExecResult, CreateNodeQuery,
+    CreateNodeRequest, CreateNodeResponse, CreateSecretRequest, DeleteResponse, ErrorBody,
+    ExecFrame, ExecQuery, HostGroupInfo, InfoResponse, LogsQuery, LogsResponse, NodeInfo,
+    NodeStats, RestoreQuery, SecretInfo, TagFilter, TagPatch, UpdateSecretRequest, VmDescription,
+    VmShutdownQuery, VmTags,
 };
 
 /// Errors of API calls.
@@ -476,6 +478,160 @@ impl SlicerClient {
             })?
             .to_bytes();
         Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    async fn text(&self, method: Method, path: &str) -> Result<String, ClientError> {
+        let response = self
+            .send(method.clone(), path, full(Bytes::new()), None)
+            .await?;
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|source| ClientError::Http {
+                operation: format!("{method} {path}"),
+                source,
+            })?
+            .to_bytes();
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    fn encode<T: serde::Serialize>(operation: &str, body: &T) -> Result<Vec<u8>, ClientError> {
+        serde_json::to_vec(body).map_err(|source| ClientError::Decode {
+            operation: operation.to_owned(),
+            source,
+        })
+    }
+
+    /// `GET /vm/{hostname}`.
+    pub async fn describe(&self, hostname: &str) -> Result<VmDescription, ClientError> {
+        self.json(Method::GET, &format!("/vm/{hostname}"), None)
+            .await
+    }
+
+    /// `GET /vm/{hostname}/tags`.
+    pub async fn tags(&self, hostname: &str) -> Result<VmTags, ClientError> {
+        self.json(Method::GET, &format!("/vm/{hostname}/tags"), None)
+            .await
+    }
+
+    /// `PATCH /vm/{hostname}/tags`.
+    pub async fn patch_tags(
+        &self,
+        hostname: &str,
+        patch: &TagPatch,
+    ) -> Result<VmTags, ClientError> {
+        let path = format!("/vm/{hostname}/tags");
+        let body = Self::encode(&path, patch)?;
+        self.json(Method::PATCH, &path, Some(body)).await
+    }
+
+    /// `GET /vm/{hostname}/logs`.
+    pub async fn logs(
+        &self,
+        hostname: &str,
+        query: &LogsQuery,
+    ) -> Result<LogsResponse, ClientError> {
+        let path = Self::with_query(&format!("/vm/{hostname}/logs"), query)?;
+        self.json(Method::GET, &path, None).await
+    }
+
+    /// `GET /vm/{hostname}/health`.
+    pub async fn health(&self, hostname: &str) -> Result<AgentHealth, ClientError> {
+        self.json(Method::GET, &format!("/vm/{hostname}/health"), None)
+            .await
+    }
+
+    /// `POST /vm/{hostname}/shutdown`; the daemon's text answer.
+    pub async fn shutdown(
+        &self,
+        hostname: &str,
+        query: &VmShutdownQuery,
+    ) -> Result<String, ClientError> {
+        let path = Self::with_query(&format!("/vm/{hostname}/shutdown"), query)?;
+        self.text(Method::POST, &path).await
+    }
+
+    /// `POST /vm/{hostname}/pause`.
+    pub async fn pause(&self, hostname: &str) -> Result<String, ClientError> {
+        self.text(Method::POST, &format!("/vm/{hostname}/pause"))
+            .await
+    }
+
+    /// `POST /vm/{hostname}/resume`.
+    pub async fn resume(&self, hostname: &str) -> Result<String, ClientError> {
+        self.text(Method::POST, &format!("/vm/{hostname}/resume"))
+            .await
+    }
+
+    /// `POST /vm/{hostname}/suspend`.
+    pub async fn suspend(&self, hostname: &str) -> Result<String, ClientError> {
+        self.text(Method::POST, &format!("/vm/{hostname}/suspend"))
+            .await
+    }
+
+    /// `POST /vm/{hostname}/restore`.
+    pub async fn restore(
+        &self,
+        hostname: &str,
+        query: &RestoreQuery,
+    ) -> Result<String, ClientError> {
+        let path = Self::with_query(&format!("/vm/{hostname}/restore"), query)?;
+        self.text(Method::POST, &path).await
+    }
+
+    /// `POST /vm/{hostname}/relaunch`.
+    pub async fn relaunch(&self, hostname: &str) -> Result<CreateNodeResponse, ClientError> {
+        self.json(Method::POST, &format!("/vm/{hostname}/relaunch"), None)
+            .await
+    }
+
+    /// `GET /nodes/stats`, or `GET /node/{hostname}/stats` as a one-item list.
+    pub async fn node_stats(&self, hostname: Option<&str>) -> Result<Vec<NodeStats>, ClientError> {
+        match hostname {
+            Some(hostname) => Ok(vec![
+                self.json(Method::GET, &format!("/node/{hostname}/stats"), None)
+                    .await?,
+            ]),
+            None => self.json(Method::GET, "/nodes/stats", None).await,
+        }
+    }
+
+    /// `GET /secrets`.
+    pub async fn secrets(&self) -> Result<Vec<SecretInfo>, ClientError> {
+        self.json(Method::GET, "/secrets", None).await
+    }
+
+    /// `POST /secrets`.
+    pub async fn create_secret(
+        &self,
+        request: &CreateSecretRequest,
+    ) -> Result<SecretInfo, ClientError> {
+        let body = Self::encode("POST /secrets", request)?;
+        self.json(Method::POST, "/secrets", Some(body)).await
+    }
+
+    /// `PATCH /secrets/{name}`.
+    pub async fn update_secret(
+        &self,
+        name: &str,
+        request: &UpdateSecretRequest,
+    ) -> Result<SecretInfo, ClientError> {
+        let path = format!("/secrets/{name}");
+        let body = Self::encode(&path, request)?;
+        self.json(Method::PATCH, &path, Some(body)).await
+    }
+
+    /// `DELETE /secrets/{name}`.
+    pub async fn delete_secret(&self, name: &str) -> Result<(), ClientError> {
+        self.text(Method::DELETE, &format!("/secrets/{name}"))
+            .await
+            .map(drop)
+    }
+
+    /// `GET /metrics`: Prometheus text.
+    pub async fn metrics(&self) -> Result<String, ClientError> {
+        self.text(Method::GET, "/metrics").await
     }
 }
 

@@ -12,6 +12,8 @@ pub mod model;
 pub mod network;
 pub mod paths;
 pub mod reconcile;
+pub mod schemas;
+pub mod secrets;
 pub mod storage;
 pub mod store;
 pub mod vsock;

@@ -82,6 +82,21 @@ impl DataDir {
         self.root.join("slicer.sock")
     }
 
+    /// The secret store (`secrets/`, 0700): one file per secret.
+    pub fn secrets_dir(&self) -> PathBuf {
+        self.root.join("secrets")
+    }
+
+    /// The API's auth directory (`auth/`, 0750).
+    pub fn auth_dir(&self) -> PathBuf {
+        self.root.join("auth")
+    }
+
+    /// The generated API bearer token (`auth/token`, 0640).
+    pub fn token_file(&self) -> PathBuf {
+        self.auth_dir().join("token")
+    }
+
     /// Download and build cache shared by image builds (`cache/`).
     pub fn cache_dir(&self) -> PathBuf {
         self.root.join("cache")

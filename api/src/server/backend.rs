@@ -8,9 +8,11 @@ use futures_util::stream::BoxStream;
 
 use super::ApiError;
 use crate::types::{
-    ApplyRequest, ApplyResponse, BufferedExecResult, CreateNodeQuery, CreateNodeRequest,
-    CreateNodeResponse, DeleteResponse, ExecFrame, ExecQuery, HostGroupInfo, InfoResponse,
-    NodeInfo, TagFilter,
+    AgentHealth, ApplyRequest, ApplyResponse, BufferedExecResult, CreateNodeQuery,
+    CreateNodeRequest, CreateNodeResponse, CreateSecretRequest, DeleteResponse, ExecFrame,
+    ExecQuery, HostGroupInfo, InfoResponse, LogsQuery, LogsResponse, NodeInfo, NodeStats,
+    RestoreQuery, SecretInfo, TagFilter, TagPatch, UpdateSecretRequest, VmDescription,
+    VmShutdownQuery, VmTags,
 };
 
 /// The output of an exec.
@@ -75,4 +77,65 @@ pub trait Backend: Send + Sync + 'static {
     /// `GET /apply`: the stored host groups as a config file (YAML) that
     /// `POST /apply` accepts unchanged.
     async fn stored_config(&self) -> Result<String, ApiError>;
+
+    /// `GET /vm/{hostname}`.
+    async fn describe(&self, hostname: String) -> Result<VmDescription, ApiError>;
+
+    /// `GET /vm/{hostname}/tags`.
+    async fn tags(&self, hostname: String) -> Result<VmTags, ApiError>;
+
+    /// `PATCH /vm/{hostname}/tags`: one atomic edit.
+    async fn patch_tags(&self, hostname: String, patch: TagPatch) -> Result<VmTags, ApiError>;
+
+    /// `GET /vm/{hostname}/logs`.
+    async fn logs(&self, hostname: String, query: LogsQuery) -> Result<LogsResponse, ApiError>;
+
+    /// `GET|HEAD /vm/{hostname}/health`.
+    async fn health(&self, hostname: String) -> Result<AgentHealth, ApiError>;
+
+    /// `POST /vm/{hostname}/shutdown`: answers once the VM is stopped.
+    async fn shutdown(&self, hostname: String, query: VmShutdownQuery) -> Result<String, ApiError>;
+
+    /// `POST /vm/{hostname}/pause`: answers once the vCPUs are frozen.
+    async fn pause(&self, hostname: String) -> Result<String, ApiError>;
+
+    /// `POST /vm/{hostname}/resume`: answers once the VM runs again.
+    async fn resume(&self, hostname: String) -> Result<String, ApiError>;
+
+    /// `POST /vm/{hostname}/suspend`.
+    async fn suspend(&self, hostname: String) -> Result<String, ApiError>;
+
+    /// `POST /vm/{hostname}/restore`.
+    async fn restore(&self, hostname: String, query: RestoreQuery) -> Result<String, ApiError>;
+
+    /// `POST /vm/{hostname}/relaunch`: start a stopped VM on its disk.
+    async fn relaunch(&self, hostname: String) -> Result<CreateNodeResponse, ApiError>;
+
+    /// `GET /nodes/stats` (`hostname` = None) and `GET /node/{hostname}/stats`.
+    async fn node_stats(&self, hostname: Option<String>) -> Result<Vec<NodeStats>, ApiError>;
+
+    /// `GET /secrets`: metadata only.
+    async fn secrets(&self) -> Result<Vec<SecretInfo>, ApiError>;
+
+    /// `POST /secrets`.
+    async fn create_secret(&self, request: CreateSecretRequest) -> Result<SecretInfo, ApiError>;
+
+    /// `PATCH /secrets/{name}`.
+    async fn update_secret(
+        &self,
+        name: String,
+        request: UpdateSecretRequest,
+    ) -> Result<SecretInfo, ApiError>;
+
+    /// `DELETE /secrets/{name}`.
+    async fn delete_secret(&self, name: String) -> Result<(), ApiError>;
+
+    /// `GET /metrics`: Prometheus text exposition.
+    async fn metrics(&self) -> Result<String, ApiError>;
+
+    /// Called once per answered request, for `slicer_api_requests_total`
+    /// and `slicer_api_request_duration_seconds`.
+    fn observe_request(&self, method: &str, code: u16, seconds: f64) {
+        let _ = (method, code, seconds);
+    }
 }

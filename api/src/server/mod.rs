@@ -4,14 +4,19 @@
 
 mod backend;
 mod error;
+pub mod openapi;
 mod routes;
 
 use std::path::Path;
 use std::sync::Arc;
 
+use axum::ServiceExt;
+use axum::extract::Request;
+
 pub use backend::{Backend, ExecOutput};
 pub use error::ApiError;
-pub use routes::router;
+pub use routes::table::{Answer, Budget, RouteSpec, route_table};
+pub use routes::{router, tcp_router};
 
 /// Serve `backend` on the Unix socket at `path` (created 0660, replacing a
 /// stale one) until `shutdown` resolves.
@@ -31,7 +36,48 @@ pub async fn serve_unix(
     }
     let listener = tokio::net::UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
-    axum::serve(listener, router(backend))
+    axum::serve(listener, normalized(router(backend)).into_make_service())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Serve `backend` on an already bound TCP listener until `shutdown`
+/// resolves, asking for `token` on every authenticated route when given.
+pub async fn serve_tcp(
+    listener: tokio::net::TcpListener,
+    backend: Arc<dyn Backend>,
+    token: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        normalized(tcp_router(backend, token)).into_make_service(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
+
+/// `router` with a single trailing slash of the path treated as absent
+/// (`reference/slicer.md` §11 item 35). Routing happens inside the
+/// router, so the rewrite must wrap it rather than be one of its layers.
+pub fn normalized(
+    router: axum::Router,
+) -> tower::util::MapRequest<axum::Router, fn(Request) -> Request> {
+    tower::util::MapRequest::new(router, trim_trailing_slash as fn(Request) -> Request)
+}
+
+fn trim_trailing_slash(mut request: Request) -> Request {
+    let uri = request.uri();
+    let path = uri.path();
+    if path.len() > 1 && path.ends_with('/') && !path.ends_with("//") {
+        let trimmed = &path[..path.len() - 1];
+        let rewritten = match uri.query() {
+            Some(query) => format!("{trimmed}?{query}"),
+            None => trimmed.to_owned(),
+        };
+        if let Ok(new) = rewritten.parse() {
+            *request.uri_mut() = new;
+        }
+    }
+    request
 }

@@ -4,13 +4,14 @@
 //! HTTP/1.1 over vsock port [`AGENT_VSOCK_PORT`], documented in
 //! `docs/agent-protocol.md`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The vsock port the guest agent listens on.
 pub const AGENT_VSOCK_PORT: u32 = 10789;
 
 /// One secret to materialise in the guest at `/run/slicer/secrets/<name>`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SecretFile {
     /// File name; a single path component.
     pub name: String,
@@ -35,7 +36,7 @@ fn default_secret_permissions() -> String {
 ///
 /// Secrets are written first (replacing the previous set), then userdata is
 /// started in the background unless `/etc/slicer/userdata-ran` exists.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProvisionRequest {
     /// Secrets granted to this VM.
     #[serde(default)]
@@ -46,7 +47,7 @@ pub struct ProvisionRequest {
 }
 
 /// What `POST /v1/provision` did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ProvisionResponse {
     /// Number of secrets written.
     pub secrets_written: usize,
@@ -55,7 +56,7 @@ pub struct ProvisionResponse {
 }
 
 /// What happened to userdata on a provision call.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum UserdataState {
     /// It was started now.
@@ -69,7 +70,7 @@ pub enum UserdataState {
 }
 
 /// `action` of a shutdown request.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ShutdownAction {
     /// Power the guest off.
@@ -80,7 +81,7 @@ pub enum ShutdownAction {
 }
 
 /// Query of `POST /v1/shutdown`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ShutdownQuery {
     /// What to do; defaults to a poweroff.
     #[serde(default)]

@@ -2,10 +2,11 @@
 //! runtime. The daemon validates the whole file, then writes every change
 //! in one transaction, or nothing.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Body of `POST /apply`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ApplyRequest {
     /// The file name, used in error messages.
     pub file: String,
@@ -20,7 +21,7 @@ pub struct ApplyRequest {
 }
 
 /// What happened (or would happen) to one group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ApplyAction {
     /// New group.
@@ -34,7 +35,7 @@ pub enum ApplyAction {
 }
 
 /// One group's change.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ApplyChange {
     /// Group name.
     pub group: String,
@@ -46,7 +47,7 @@ pub struct ApplyChange {
 }
 
 /// Answer of `POST /apply`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ApplyResponse {
     /// Whether anything was written.
     pub applied: bool,

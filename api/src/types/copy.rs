@@ -1,12 +1,13 @@
 //! File copy: query parameters of `/vm/{hostname}/cp` (relayed to the agent).
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Response header carrying the octal mode of a downloaded file.
 pub const FILE_MODE_HEADER: &str = "X-Slicer-File-Mode";
 
 /// How the body of a copy is encoded.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CopyMode {
     /// The body is one file's bytes (`application/octet-stream`).
@@ -17,7 +18,7 @@ pub enum CopyMode {
 }
 
 /// Query parameters of a copy, upload (`POST`) or download (`GET`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CopyQuery {
     /// Absolute destination (upload) or source (download) path in the guest.
     pub path: String,

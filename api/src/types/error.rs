@@ -1,5 +1,6 @@
 //! The one error body every slicer HTTP endpoint (daemon and agent) returns.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// JSON error body: `{"error": "...", "code": "..."}`.
@@ -7,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// `error` is a human-readable, lowercase message naming the object and the
 /// cause; `code` is a stable machine-readable identifier, present only where
 /// one exists (see `reference/slicer.md` §11 item 17).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ErrorBody {
     /// What went wrong, for people.
     pub error: String,

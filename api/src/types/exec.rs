@@ -6,6 +6,7 @@
 //! bare `{"error": ..., "exit_code": ...}` frame when the command could not
 //! be started at all.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::query::keep_empty;
@@ -15,7 +16,7 @@ pub const DEFAULT_SHELL: &str = "/bin/bash";
 
 /// Query parameters of an exec request. Every option is a query parameter;
 /// the body is only used for stdin.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecQuery {
     /// Program, or a command string when a shell is used.
     pub cmd: String,
@@ -80,7 +81,7 @@ impl ExecQuery {
 }
 
 /// How output payloads are encoded in frames and buffered results.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OutputEncoding {
     /// UTF-8 text (invalid sequences replaced).
@@ -91,7 +92,7 @@ pub enum OutputEncoding {
 }
 
 /// The `type` of a typed exec frame.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ExecFrameKind {
     /// First frame: the process started.
@@ -110,7 +111,7 @@ pub enum ExecFrameKind {
 ///
 /// Every field is optional on the wire; the constructors produce the
 /// frames the agent emits.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecFrame {
     /// Frame type; absent on error frames and on legacy untyped frames.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
@@ -228,7 +229,7 @@ impl ExecFrame {
 }
 
 /// Body of a buffered exec (`buffered=true`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct BufferedExecResult {
     /// Everything the process wrote to stdout.
     pub stdout: String,

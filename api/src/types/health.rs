@@ -1,11 +1,12 @@
 //! Agent health, as served by the agent and relayed by `GET /vm/{h}/health`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `SlicerAgentHealthResponse`: what the guest agent reports about itself.
 ///
 /// Uptimes are int64 **nanoseconds** (`reference/slicer.md` §11 item 14).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct AgentHealth {
     /// The guest's hostname.
     pub hostname: String,

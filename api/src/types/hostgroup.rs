@@ -1,10 +1,11 @@
 //! Host groups and nodes as the Slicer API shows them (`reference/slicer.md`
 //! §7.3): `SlicerHostGroup`, `NodeResponse`, create and delete bodies.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `SlicerHostGroup`: one entry of `GET /hostgroup`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct HostGroupInfo {
     /// Group name.
     pub name: String,
@@ -21,7 +22,7 @@ pub struct HostGroupInfo {
 }
 
 /// `NodeResponse`: one VM in `GET /nodes` and `GET /hostgroup/{name}/nodes`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct NodeInfo {
     /// Hostname, `<group>-<n>`.
     pub hostname: String,
@@ -48,7 +49,7 @@ pub struct NodeInfo {
 }
 
 /// Query of `GET /nodes` and `GET /hostgroup/{name}/nodes`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TagFilter {
     /// Only VMs with exactly this tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,7 +61,7 @@ pub struct TagFilter {
 
 /// `SlicerCreateNodeRequest`; every field optional, `{}` means the group's
 /// defaults.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateNodeRequest {
     /// vCPUs, at most the group's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -111,7 +112,7 @@ pub struct CreateNodeRequest {
 }
 
 /// What a create waits for (`wait=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum WaitFor {
     /// Until the guest agent answers.
@@ -121,7 +122,7 @@ pub enum WaitFor {
 }
 
 /// Query of `POST /hostgroup/{name}/nodes`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateNodeQuery {
     /// What to wait for before answering.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,7 +133,7 @@ pub struct CreateNodeQuery {
 }
 
 /// `SlicerCreateNodeResponse`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CreateNodeResponse {
     /// The allocated hostname.
     pub hostname: String,
@@ -149,7 +150,7 @@ pub struct CreateNodeResponse {
 }
 
 /// `SlicerDeleteResponse`; note `disk_removed` is a string.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeleteResponse {
     /// What happened.
     pub message: String,
@@ -161,7 +162,7 @@ pub struct DeleteResponse {
 }
 
 /// `GET /info`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct InfoResponse {
     /// Daemon version.
     pub version: String,

@@ -12,7 +12,10 @@ pub mod fs;
 pub mod health;
 pub mod hostgroup;
 pub mod query;
+pub mod secret;
 pub mod shell;
+pub mod stats;
+pub mod vm;
 
 pub use agent::{
     AGENT_VSOCK_PORT, ProvisionRequest, ProvisionResponse, SecretFile, ShutdownAction,
@@ -36,4 +39,10 @@ pub use hostgroup::{
     CreateNodeQuery, CreateNodeRequest, CreateNodeResponse, DeleteResponse, HostGroupInfo,
     InfoResponse, NodeInfo, TagFilter, WaitFor, host_arch,
 };
+pub use secret::{CreateSecretRequest, SecretInfo, UpdateSecretRequest};
 pub use shell::{SHELL_UPGRADE_PROTOCOL, ShellFrame, ShellFrameError, ShellQuery};
+pub use stats::{GuestSnapshot, NodeStats};
+pub use vm::{
+    EgressRules, LogsQuery, LogsResponse, RestoreQuery, TagPatch, VmDescription, VmNetwork,
+    VmShutdownQuery, VmTags,
+};

@@ -1,6 +1,7 @@
 //! How CLI verbs reach the daemon: `--url`/`SLICER_URL` (an http URL or a
 //! socket path), `--token`/`--token-file`/`SLICER_TOKEN(_FILE)`; by
-//! default the local daemon's socket.
+//! default the local daemon's socket. For a TCP URL without a token the
+//! local daemon's `<data>/auth/token` is used when readable.
 
 use std::path::PathBuf;
 
@@ -49,8 +50,43 @@ impl ConnectArgs {
                     .trim()
                     .to_owned(),
             ),
+            // A TCP daemon on this host wrote its token here; use it when we
+            // may read it (root, or a member of group slicer).
+            (None, None) if matches!(endpoint, Endpoint::Tcp(_)) => {
+                std::fs::read_to_string(self.data().token_file())
+                    .ok()
+                    .map(|text| text.trim().to_owned())
+                    .filter(|token| !token.is_empty())
+            }
             (None, None) => None,
         };
         Ok(SlicerClient::new(endpoint, token))
+    }
+
+    /// The local data directory these flags name.
+    pub fn data(&self) -> DataDir {
+        self.data_dir
+            .clone()
+            .map_or_else(DataDir::from_env, DataDir::new)
+    }
+
+    /// The hostname of `id`: a hostname, or the value of a `name=` tag
+    /// (`reference/slicer.md` §3.4).
+    pub async fn resolve_vm(&self, client: &SlicerClient, id: &str) -> anyhow::Result<String> {
+        match client.describe(id).await {
+            Ok(vm) => return Ok(vm.node.hostname),
+            Err(err) if err.status() == Some(http::StatusCode::NOT_FOUND) => {}
+            Err(err) => return Err(err.into()),
+        }
+        let filter = slicer_api::types::TagFilter {
+            tag: Some(format!("name={id}")),
+            tag_prefix: None,
+        };
+        let found = client.nodes(None, &filter).await?;
+        match found.as_slice() {
+            [one] => Ok(one.hostname.clone()),
+            [] => anyhow::bail!("no vm has hostname or name {id}"),
+            many => anyhow::bail!("{} vms are named {id}", many.len()),
+        }
     }
 }

@@ -11,6 +11,8 @@ use slicer_api::types::{
 
 use super::connect::ConnectArgs;
 use super::table::{Table, bytes};
+use super::tag::TagCommand;
+use super::vm_ops::{LogsArgs, ReadyArgs, RestoreArgs, ShutdownArgs, Verb, VmArgs, VmJsonArgs};
 
 /// `slicer vm` verbs.
 #[derive(Debug, Subcommand)]
@@ -27,6 +29,30 @@ pub enum VmCommand {
     Delete(DeleteArgs),
     /// Run a command in a VM; its exit status becomes slicer's.
     Exec(ExecArgs),
+    /// Describe a VM.
+    #[command(visible_alias = "describe")]
+    Get(VmJsonArgs),
+    /// Guest agent health.
+    Health(VmJsonArgs),
+    /// Tail of a VM's serial console log.
+    Logs(LogsArgs),
+    /// Wait until a VM's agent answers (or its userdata finished).
+    Ready(ReadyArgs),
+    /// Stop a VM (its disk is kept; `relaunch` starts it again).
+    Shutdown(ShutdownArgs),
+    /// Freeze a VM's vCPUs.
+    Pause(VmArgs),
+    /// Continue a paused VM.
+    Resume(VmArgs),
+    /// Snapshot a VM to disk (needs a hypervisor that can snapshot).
+    Suspend(VmArgs),
+    /// Restore a suspended VM.
+    Restore(RestoreArgs),
+    /// Start a stopped persistent or service VM on its disk.
+    Relaunch(VmJsonArgs),
+    /// Read or edit a VM's tags.
+    #[command(subcommand)]
+    Tag(TagCommand),
 }
 
 /// `--json` plus the connection.
@@ -74,9 +100,33 @@ pub struct AddArgs {
     /// RAM in GiB.
     #[arg(long, conflicts_with = "ram_mb")]
     pub ram_gb: Option<u64>,
+    /// RAM in bytes.
+    #[arg(long, conflicts_with_all = ["ram_mb", "ram_gb"])]
+    pub ram_bytes: Option<u64>,
+    /// GPUs (at most the group's).
+    #[arg(long)]
+    pub gpus: Option<u32>,
     /// Tags (`k=v`), repeatable.
     #[arg(long = "tag")]
     pub tags: Vec<String>,
+    /// Friendly name: adds the immutable `name=` tag.
+    #[arg(long, short = 'n')]
+    pub name: Option<String>,
+    /// A secret to deliver, repeatable (default: all secrets).
+    #[arg(long = "secret")]
+    pub secret: Vec<String>,
+    /// Secrets to deliver, comma-separated.
+    #[arg(long = "secrets", value_delimiter = ',')]
+    pub secrets: Vec<String>,
+    /// Public key for the default user, repeatable.
+    #[arg(long = "ssh-key")]
+    pub ssh_keys: Vec<String>,
+    /// GitHub user whose keys to import.
+    #[arg(long)]
+    pub import_user: Option<String>,
+    /// First-boot script from a file.
+    #[arg(long, conflicts_with = "userdata")]
+    pub userdata_file: Option<std::path::PathBuf>,
     /// Keep the VM (stopped, with its disk) when its guest stops.
     #[arg(long)]
     pub persistent: bool,
@@ -179,6 +229,17 @@ impl VmCommand {
                 Ok(0)
             }
             Self::Exec(args) => args.run().await,
+            Self::Get(args) => args.describe().await,
+            Self::Health(args) => args.health().await,
+            Self::Logs(args) => args.run().await,
+            Self::Ready(args) => args.run().await,
+            Self::Shutdown(args) => args.run().await,
+            Self::Pause(args) => args.power(Verb::Pause).await,
+            Self::Resume(args) => args.power(Verb::Resume).await,
+            Self::Suspend(args) => args.power(Verb::Suspend).await,
+            Self::Restore(args) => args.run().await,
+            Self::Relaunch(args) => args.relaunch().await,
+            Self::Tag(cmd) => cmd.run().await,
         }
     }
 }
@@ -233,6 +294,18 @@ impl AddArgs {
                 }
             }
         };
+        let userdata = match &self.userdata_file {
+            Some(path) => Some(std::fs::read_to_string(path).map_err(|err| {
+                anyhow::anyhow!("cannot read userdata file {}: {err}", path.display())
+            })?),
+            None => self.userdata.clone(),
+        };
+        let mut tags = self.tags.clone();
+        if let Some(name) = &self.name {
+            tags.push(format!("name={name}"));
+        }
+        let named: Vec<String> = self.secret.iter().chain(&self.secrets).cloned().collect();
+        let secrets = (!named.is_empty()).then_some(named);
         let wait = if self.wait_userdata {
             Some(WaitFor::Userdata)
         } else if self.wait {
@@ -256,12 +329,16 @@ impl AddArgs {
                 &CreateNodeRequest {
                     cpus: self.cpus,
                     ram_bytes: self
-                        .ram_mb
-                        .map(|m| m << 20)
+                        .ram_bytes
+                        .or(self.ram_mb.map(|m| m << 20))
                         .or(self.ram_gb.map(|g| g << 30)),
+                    gpu_count: self.gpus,
                     persistent: Some(self.persistent),
-                    userdata: self.userdata,
-                    tags: self.tags,
+                    userdata,
+                    tags,
+                    secrets,
+                    ssh_keys: self.ssh_keys,
+                    import_user: self.import_user,
                     ..CreateNodeRequest::default()
                 },
             )

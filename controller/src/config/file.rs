@@ -4,10 +4,11 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// The whole file: a single `config:` root.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlicerConfig {
     /// Everything.
@@ -15,7 +16,7 @@ pub struct SlicerConfig {
 }
 
 /// `config.*`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DaemonConfig {
     /// Host groups.
@@ -47,6 +48,7 @@ pub struct DaemonConfig {
     pub api: Option<ApiConfig>,
     /// Serial-over-SSH listener (accepted; not served yet).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub ssh: Option<serde_yaml::Value>,
     /// PCI devices pinned to hostnames.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -60,7 +62,7 @@ pub struct DaemonConfig {
 }
 
 /// `config.api`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ApiConfig {
     /// TCP port (default 8080).
@@ -75,7 +77,7 @@ pub struct ApiConfig {
 }
 
 /// `config.api.auth`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// Whether TCP clients need the token.
@@ -87,7 +89,7 @@ pub struct AuthConfig {
 }
 
 /// `config.host_groups[]`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct HostGroupConfig {
     /// Group name.
@@ -141,7 +143,7 @@ pub struct HostGroupConfig {
 }
 
 /// `host_groups[].network`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetworkConfig {
     /// `bridge`, `isolated` or `macvtap`.
@@ -174,7 +176,7 @@ pub struct NetworkConfig {
 }
 
 /// `host_groups[].ca`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CaConfig {
     /// Generate a group CA.

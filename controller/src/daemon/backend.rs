@@ -3,6 +3,7 @@
 //! controllers do the rest, and waits watch the observed status.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -11,16 +12,20 @@ use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use slicer_api::server::{ApiError, Backend, ExecOutput};
 use slicer_api::types::{
-    ApplyRequest, ApplyResponse, CreateNodeQuery, CreateNodeRequest, CreateNodeResponse,
-    DeleteResponse, ExecQuery, HostGroupInfo, InfoResponse, NodeInfo, TagFilter, WaitFor,
+    AgentHealth, ApplyRequest, ApplyResponse, CreateNodeQuery, CreateNodeRequest,
+    CreateNodeResponse, CreateSecretRequest, DeleteResponse, ExecQuery, HostGroupInfo,
+    InfoResponse, LogsQuery, LogsResponse, NodeInfo, NodeStats, RestoreQuery, SecretInfo,
+    TagFilter, TagPatch, UpdateSecretRequest, VmDescription, VmShutdownQuery, VmTags, WaitFor,
     host_arch,
 };
 
 use super::apply::{apply_groups, plan_groups};
+use super::metrics::DaemonMetrics;
 use crate::config::{HostGroupSpec, parse, render};
 use crate::hypervisor::VmHandle;
 use crate::lifecycle::Context;
 use crate::model::{PowerState, Vm, VmPhase, VmRole};
+use crate::secrets::{SecretError, SecretStore};
 use crate::store::{Object, StoreError};
 
 /// Default wait of a create with `wait=` (`reference/slicer.md` §3.3).
@@ -35,13 +40,27 @@ pub struct DaemonBackend {
     hypervisor: String,
     base_dir: PathBuf,
     default_image: Option<String>,
+    secrets: SecretStore,
+    metrics: Arc<DaemonMetrics>,
 }
 
-fn store_err(err: StoreError) -> ApiError {
+pub(super) fn store_err(err: StoreError) -> ApiError {
     ApiError::internal(crate::lifecycle::error_chain(&err))
 }
 
-fn node(vm: &Object<Vm>) -> NodeInfo {
+fn secret_err(err: SecretError) -> ApiError {
+    let message = crate::lifecycle::error_chain(&err);
+    match err {
+        SecretError::InvalidName { .. }
+        | SecretError::InvalidData { .. }
+        | SecretError::InvalidPermissions { .. } => ApiError::bad_request(message),
+        SecretError::Exists { .. } => ApiError::conflict(message),
+        SecretError::NotFound { .. } => ApiError::not_found(message),
+        SecretError::Io { .. } => ApiError::internal(message),
+    }
+}
+
+pub(super) fn node(vm: &Object<Vm>) -> NodeInfo {
     NodeInfo {
         hostname: vm.meta.name.clone(),
         hostgroup: vm.spec.group.clone(),
@@ -67,11 +86,23 @@ impl DaemonBackend {
         default_image: Option<String>,
     ) -> Self {
         Self {
+            secrets: SecretStore::new(ctx.data.secrets_dir()),
             ctx,
             hypervisor,
             base_dir,
             default_image,
+            metrics: Arc::new(DaemonMetrics::new()),
         }
+    }
+
+    /// The shared controller context.
+    pub(super) fn ctx(&self) -> &Context {
+        &self.ctx
+    }
+
+    /// The daemon's metrics.
+    pub(super) fn metrics(&self) -> &DaemonMetrics {
+        &self.metrics
     }
 
     fn group(&self, name: &str) -> Result<Object<HostGroupSpec>, ApiError> {
@@ -86,7 +117,55 @@ impl DaemonBackend {
         }
     }
 
-    fn vm(&self, hostname: &str) -> Result<Object<Vm>, ApiError> {
+    /// The `name=` tag must be a unique lowercase DNS label that cannot be
+    /// mistaken for a hostname (`reference/slicer.md` §3.4).
+    fn check_name_tag(&self, tags: &[String]) -> Result<(), ApiError> {
+        let names: Vec<&str> = tags
+            .iter()
+            .filter_map(|t| t.strip_prefix("name="))
+            .collect();
+        let name = match names.as_slice() {
+            [] => return Ok(()),
+            [one] => *one,
+            _ => return Err(ApiError::bad_request("tags: give at most one name= tag")),
+        };
+        let label = !name.is_empty()
+            && name.len() <= 63
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.starts_with('-')
+            && !name.ends_with('-');
+        if !label {
+            return Err(ApiError::bad_request(format!(
+                "tags: name={name} must be a lowercase DNS label of at most 63 characters"
+            )));
+        }
+        let groups = self.ctx.store.names::<HostGroupSpec>().map_err(store_err)?;
+        let generated = groups.iter().any(|group| {
+            name.strip_prefix(group.as_str())
+                .and_then(|rest| rest.strip_prefix('-'))
+                .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        });
+        if generated {
+            return Err(ApiError::bad_request(format!(
+                "tags: name={name} looks like a generated hostname (<group>-<n>)"
+            )));
+        }
+        let vms = self.ctx.store.list::<Vm>().map_err(store_err)?;
+        let tag = format!("name={name}");
+        if vms
+            .iter()
+            .any(|vm| vm.meta.name == name || vm.spec.tags.contains(&tag))
+        {
+            return Err(ApiError::conflict(format!(
+                "tags: name={name} is already used by another vm"
+            )));
+        }
+        Ok(())
+    }
+
+    pub(super) fn vm(&self, hostname: &str) -> Result<Object<Vm>, ApiError> {
         self.ctx
             .store
             .get::<Vm>(hostname)
@@ -136,6 +215,54 @@ impl DaemonBackend {
 
     fn next_hostname(&self, group: &HostGroupSpec, spec: &Vm) -> Result<String, ApiError> {
         crate::lifecycle::create_sandbox(&self.ctx.store, group, spec).map_err(store_err)
+    }
+
+    async fn create(
+        &self,
+        group: &str,
+        query: CreateNodeQuery,
+        request: CreateNodeRequest,
+    ) -> Result<CreateNodeResponse, ApiError> {
+        let group = self.group(group)?.spec;
+        validate_create(&group, &request)?;
+        self.check_name_tag(&request.tags)?;
+        let timeout = match &query.timeout {
+            Some(text) => humantime::parse_duration(text).map_err(|err| {
+                ApiError::bad_request(format!("timeout: {text:?} is not a duration: {err}"))
+            })?,
+            None => DEFAULT_CREATE_WAIT,
+        };
+        let template = crate::lifecycle::template_for(&group, 0);
+        let spec = Vm {
+            role: VmRole::Sandbox,
+            persistent: request.persistent.unwrap_or(false),
+            vcpus: request.cpus.unwrap_or(group.vcpus),
+            ram_bytes: request.ram_bytes.unwrap_or(group.ram_bytes),
+            userdata: request.userdata.clone().or(template.userdata.clone()),
+            tags: request.tags.clone(),
+            secrets: request.secrets.clone(),
+            power: PowerState::Running,
+            ..template
+        };
+        let name = self.next_hostname(&group, &spec)?;
+        let vm = match query.wait {
+            Some(wait) => match self.wait_ready(&name, wait, timeout).await {
+                Ok(vm) => vm,
+                Err(message) => {
+                    let _ = self.ctx.store.request_delete::<Vm>(&name);
+                    return Err(ApiError::timeout(format!("{message}; the vm was removed")));
+                }
+            },
+            None => self.vm(&name)?,
+        };
+        Ok(CreateNodeResponse {
+            hostname: name,
+            hostgroup: group.name,
+            ip: vm.status.ip.unwrap_or_default(),
+            created_at: vm.meta.created_at,
+            arch: host_arch().to_owned(),
+            persistent: vm.spec.persistent,
+        })
     }
 }
 
@@ -270,45 +397,16 @@ impl Backend for DaemonBackend {
         query: CreateNodeQuery,
         request: CreateNodeRequest,
     ) -> Result<CreateNodeResponse, ApiError> {
-        let group = self.group(&group)?.spec;
-        validate_create(&group, &request)?;
-        let timeout = match &query.timeout {
-            Some(text) => humantime::parse_duration(text).map_err(|err| {
-                ApiError::bad_request(format!("timeout: {text:?} is not a duration: {err}"))
-            })?,
-            None => DEFAULT_CREATE_WAIT,
-        };
-        let template = crate::lifecycle::template_for(&group, 0);
-        let spec = Vm {
-            role: VmRole::Sandbox,
-            persistent: request.persistent.unwrap_or(false),
-            vcpus: request.cpus.unwrap_or(group.vcpus),
-            ram_bytes: request.ram_bytes.unwrap_or(group.ram_bytes),
-            userdata: request.userdata.clone().or(template.userdata.clone()),
-            tags: request.tags.clone(),
-            secrets: request.secrets.clone(),
-            power: PowerState::Running,
-            ..template
-        };
-        let name = self.next_hostname(&group, &spec)?;
-        let vm = match query.wait {
-            Some(wait) => match self.wait_ready(&name, wait, timeout).await {
-                Ok(vm) => vm,
-                Err(message) => {
-                    let _ = self.ctx.store.request_delete::<Vm>(&name);
-                    return Err(ApiError::timeout(format!("{message}; the vm was removed")));
-                }
-            },
-            None => self.vm(&name)?,
-        };
-        Ok(CreateNodeResponse {
-            hostname: name,
-            hostgroup: group.name,
-            ip: vm.status.ip.unwrap_or_default(),
-            created_at: vm.meta.created_at,
-            arch: host_arch().to_owned(),
-            persistent: vm.spec.persistent,
-        })
+        let result = self.create(&group, query, request).await;
+        let code = result
+            .as_ref()
+            .map_or_else(|err| err.status.as_u16(), |_| 201);
+        // An unknown group is not a launch; counting it would let any name
+        // become a label value.
+        if code != 404 {
+            self.metrics.count_launch(&group, code);
+        }
+        result
     }
 
     async fn delete_node(
@@ -463,5 +561,86 @@ impl Backend for DaemonBackend {
             .collect();
         serde_yaml::to_string(&render(&groups))
             .map_err(|err| ApiError::internal(format!("cannot render host groups: {err}")))
+    }
+
+    async fn describe(&self, hostname: String) -> Result<VmDescription, ApiError> {
+        self.describe_vm(&hostname)
+    }
+
+    async fn tags(&self, hostname: String) -> Result<VmTags, ApiError> {
+        self.vm_tags(&hostname)
+    }
+
+    async fn patch_tags(&self, hostname: String, patch: TagPatch) -> Result<VmTags, ApiError> {
+        self.patch_vm_tags(&hostname, &patch)
+    }
+
+    async fn logs(&self, hostname: String, query: LogsQuery) -> Result<LogsResponse, ApiError> {
+        self.vm_logs(&hostname, &query)
+    }
+
+    async fn health(&self, hostname: String) -> Result<AgentHealth, ApiError> {
+        self.vm_health(&hostname).await
+    }
+
+    async fn shutdown(&self, hostname: String, query: VmShutdownQuery) -> Result<String, ApiError> {
+        self.shutdown_vm(&hostname, query).await
+    }
+
+    async fn pause(&self, hostname: String) -> Result<String, ApiError> {
+        self.pause_vm(&hostname).await
+    }
+
+    async fn resume(&self, hostname: String) -> Result<String, ApiError> {
+        self.resume_vm(&hostname).await
+    }
+
+    async fn suspend(&self, hostname: String) -> Result<String, ApiError> {
+        self.snapshot_unsupported(&hostname, "suspend")
+    }
+
+    async fn restore(&self, hostname: String, query: RestoreQuery) -> Result<String, ApiError> {
+        if let Some(wait) = query.wait.as_deref().filter(|w| *w != "agent") {
+            return Err(ApiError::bad_request(format!(
+                "wait: {wait:?} is not supported; only wait=agent"
+            )));
+        }
+        self.snapshot_unsupported(&hostname, "restore")
+    }
+
+    async fn relaunch(&self, hostname: String) -> Result<CreateNodeResponse, ApiError> {
+        self.relaunch_vm(&hostname).await
+    }
+
+    async fn node_stats(&self, hostname: Option<String>) -> Result<Vec<NodeStats>, ApiError> {
+        self.vm_stats(hostname.as_deref())
+    }
+
+    async fn secrets(&self) -> Result<Vec<SecretInfo>, ApiError> {
+        self.secrets.list().map_err(secret_err)
+    }
+
+    async fn create_secret(&self, request: CreateSecretRequest) -> Result<SecretInfo, ApiError> {
+        self.secrets.create(&request).map_err(secret_err)
+    }
+
+    async fn update_secret(
+        &self,
+        name: String,
+        request: UpdateSecretRequest,
+    ) -> Result<SecretInfo, ApiError> {
+        self.secrets.update(&name, &request).map_err(secret_err)
+    }
+
+    async fn delete_secret(&self, name: String) -> Result<(), ApiError> {
+        self.secrets.remove(&name).map_err(secret_err)
+    }
+
+    async fn metrics(&self) -> Result<String, ApiError> {
+        self.metrics.render(&self.ctx.store).map_err(store_err)
+    }
+
+    fn observe_request(&self, method: &str, code: u16, seconds: f64) {
+        self.metrics.observe_request(method, code, seconds);
     }
 }

@@ -4,9 +4,17 @@
 //! `graceful_shutdown` says (or leaves every VM running with `--keep-vms`).
 
 mod apply;
+mod auth;
 mod backend;
+mod metrics;
 mod run;
+mod vm_api;
 
 pub use apply::{ApplyError, apply_groups, plan_groups};
+pub use auth::{AuthError, TokenSource, api_token};
 pub use backend::DaemonBackend;
+pub use metrics::{DaemonMetrics, EGRESS_ADAPTER_ENV};
 pub use run::{UpOptions, up};
+
+#[cfg(test)]
+mod tests;

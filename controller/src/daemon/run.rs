@@ -8,9 +8,10 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use super::apply::apply_groups;
+use super::auth::{TokenSource, api_token};
 use super::backend::DaemonBackend;
-use crate::config::HostGroupSpec;
 use crate::config::HypervisorName;
+use crate::config::{ApiConfig, HostGroupSpec};
 use crate::hypervisor::Hypervisor;
 use crate::hypervisor::choice::choose;
 use crate::lifecycle::{
@@ -23,6 +24,11 @@ use crate::paths::DataDir;
 use crate::reconcile::{RunnerConfig, run, watch_kind};
 use crate::storage::ImageFiles;
 use crate::store::Store;
+
+/// TCP address of the API when the config names none.
+const DEFAULT_BIND: &str = "127.0.0.1";
+/// TCP port of the API when the config names none.
+const DEFAULT_PORT: u16 = 8080;
 
 /// What `slicer up` was asked for.
 #[derive(Debug, Clone)]
@@ -107,16 +113,14 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
         shutdown.clone(),
     ));
 
+    let api = config.config.api.clone().unwrap_or_default();
     let socket = options.socket.clone().unwrap_or_else(|| {
-        config
-            .config
-            .api
-            .as_ref()
-            .and_then(|api| api.bind_address.as_deref())
-            .filter(|b| b.starts_with('/') || b.starts_with("./") || b.ends_with(".sock"))
+        api.bind_address
+            .as_deref()
+            .filter(|b| is_socket_path(b))
             .map_or_else(|| data.api_socket(), PathBuf::from)
     });
-    let backend = Arc::new(DaemonBackend::new(
+    let backend: Arc<DaemonBackend> = Arc::new(DaemonBackend::new(
         ctx.clone(),
         hypervisor_line,
         base_dir,
@@ -124,8 +128,9 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
     ));
     let api_stop = shutdown.clone();
     let api_socket = socket.clone();
+    let unix_backend = backend.clone();
     let api_task = tokio::spawn(async move {
-        slicer_api::server::serve_unix(&api_socket, backend, api_stop.cancelled_owned()).await
+        slicer_api::server::serve_unix(&api_socket, unix_backend, api_stop.cancelled_owned()).await
     });
     tracing::info!(socket = %socket.display(), "slicer api listening");
     eprintln!(
@@ -133,6 +138,7 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
         socket.display(),
         socket.display()
     );
+    let tcp_task = serve_tcp(&api, &data, backend, config.config.api.is_some(), &shutdown).await?;
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
     tokio::select! {
@@ -141,6 +147,10 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
         result = api_task => {
             result??;
             anyhow::bail!("the api server stopped");
+        }
+        Some(result) = async { match tcp_task { Some(task) => Some(task.await), None => None } } => {
+            result??;
+            anyhow::bail!("the tcp api server stopped");
         }
     }
     shutdown.cancel();
@@ -161,6 +171,71 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
     let _ = std::fs::remove_file(&socket);
     store.flush()?;
     Ok(())
+}
+
+/// Whether an `api.bind_address` names a Unix socket rather than a TCP
+/// address (`reference/slicer.md` §2.1).
+fn is_socket_path(bind: &str) -> bool {
+    bind.starts_with('/')
+        || bind.starts_with("./")
+        || bind.starts_with("~/")
+        || bind.ends_with(".sock")
+}
+
+/// Serve the TCP API (`api.bind_address:api.port`, default
+/// `127.0.0.1:8080`) with bearer auth unless turned off. A bind failure is
+/// fatal when the config asked for TCP, and only a warning for the
+/// implicit default, so a second daemon on a host still serves its socket.
+async fn serve_tcp(
+    api: &ApiConfig,
+    data: &DataDir,
+    backend: Arc<DaemonBackend>,
+    explicit: bool,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<Option<tokio::task::JoinHandle<std::io::Result<()>>>> {
+    if api.bind_address.as_deref().is_some_and(is_socket_path) {
+        return Ok(None);
+    }
+    let host = api.bind_address.as_deref().unwrap_or(DEFAULT_BIND);
+    let port = api.port.unwrap_or(DEFAULT_PORT);
+    let address = if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    let listener = match tokio::net::TcpListener::bind(&address).await {
+        Ok(listener) => listener,
+        Err(err) if !explicit => {
+            tracing::warn!(%address, error = %err, "cannot listen on the default tcp api address; serving the unix socket only (set config.api to choose)");
+            eprintln!("slicer: warning: no tcp api: cannot listen on {address}: {err}");
+            return Ok(None);
+        }
+        Err(err) => {
+            return Err(err).with_context(|| format!("cannot listen on api address {address}"));
+        }
+    };
+    let token = api_token(data, api.auth.as_ref())?;
+    match &token {
+        Some((_, TokenSource::File(path))) => eprintln!(
+            "slicer: api on http://{address} (bearer token in {})",
+            path.display()
+        ),
+        Some((_, TokenSource::Config)) => {
+            eprintln!("slicer: api on http://{address} (bearer token from api.auth.token)")
+        }
+        None => eprintln!("slicer: api on http://{address} (no auth: api.auth.enabled is false)"),
+    }
+    tracing::info!(%address, auth = token.is_some(), "slicer tcp api listening");
+    let stop = shutdown.clone();
+    Ok(Some(tokio::spawn(async move {
+        slicer_api::server::serve_tcp(
+            listener,
+            backend,
+            token.map(|(token, _)| token),
+            stop.cancelled_owned(),
+        )
+        .await
+    })))
 }
 
 /// Services are launched again at every daemon start, even those whose

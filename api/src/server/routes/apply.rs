@@ -6,16 +6,16 @@ use axum::http::header;
 use axum::response::IntoResponse;
 
 use super::Shared;
+use super::body::read_json;
 use crate::server::ApiError;
 use crate::types::{ApplyRequest, ApplyResponse};
 
 /// `POST /apply`.
 pub(super) async fn apply(
     State(backend): State<Shared>,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Result<Json<ApplyResponse>, ApiError> {
-    let request: ApplyRequest = serde_json::from_slice(&body)
-        .map_err(|err| ApiError::bad_request(format!("invalid request body: {err}")))?;
+    let request: ApplyRequest = read_json(body, false).await?;
     backend.apply(request).await.map(Json)
 }
 

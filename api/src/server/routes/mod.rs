@@ -1,34 +1,66 @@
-//! The route table: one file per resource.
+//! The routes, built from the one table in [`table`]: one handler file per
+//! resource, plus the layers every route shares (auth on TCP, time
+//! budgets, request metrics, JSON errors for unknown paths and methods).
 
 mod apply;
+mod body;
 mod exec;
+mod layers;
 mod nodes;
+mod secrets;
+mod stats;
 mod system;
+pub mod table;
+mod vm;
 
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{delete, get, post};
+use axum::middleware::from_fn_with_state;
 
 use super::Backend;
+use table::Budget;
 
 /// Shared handler state.
 pub(super) type Shared = Arc<dyn Backend>;
 
-/// The whole REST API over `backend`.
+/// Time budget of quick routes.
+const QUICK_BUDGET: std::time::Duration = std::time::Duration::from_secs(30);
+/// Time budget of routes that wait for the controllers. Create waits are
+/// at most their `timeout` (default 5 minutes), so this is generous.
+const WAIT_BUDGET: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// The whole REST API over `backend`, without authentication (the Unix
+/// socket, whose file mode is the access control).
 pub fn router(backend: Arc<dyn Backend>) -> Router {
-    Router::new()
-        .route("/healthz", get(system::healthz).head(system::healthz))
-        .route("/info", get(system::info))
-        .route("/hostgroup", get(nodes::host_groups))
-        .route(
-            "/hostgroup/{group}/nodes",
-            get(nodes::group_nodes).post(nodes::create),
-        )
-        .route("/hostgroup/{group}/nodes/{hostname}", delete(nodes::delete))
-        .route("/nodes", get(nodes::all_nodes))
-        .route("/vm/{hostname}/exec", post(exec::exec))
-        .route("/apply", get(apply::stored).post(apply::apply))
+    build(backend, None)
+}
+
+/// The REST API for a TCP listener: every route marked `auth` in the table
+/// needs `Authorization: Bearer <token>` when `token` is given.
+pub fn tcp_router(backend: Arc<dyn Backend>, token: Option<String>) -> Router {
+    build(backend, token.map(Arc::from))
+}
+
+fn build(backend: Arc<dyn Backend>, token: Option<Arc<str>>) -> Router {
+    let mut router = Router::new();
+    for entry in table::entries() {
+        let mut handler = entry.handler;
+        handler = match entry.spec.budget {
+            Budget::Quick => handler.layer(from_fn_with_state(QUICK_BUDGET, layers::time_budget)),
+            Budget::Waits => handler.layer(from_fn_with_state(WAIT_BUDGET, layers::time_budget)),
+            Budget::Streaming => handler,
+        };
+        if entry.spec.auth
+            && let Some(token) = &token
+        {
+            handler = handler.layer(from_fn_with_state(token.clone(), layers::require_token));
+        }
+        router = router.route(entry.spec.path, handler);
+    }
+    router
         .fallback(system::not_found)
+        .method_not_allowed_fallback(system::method_not_allowed)
+        .layer(from_fn_with_state(backend.clone(), layers::observe))
         .with_state(backend)
 }

@@ -5,6 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 
 use super::Shared;
+use super::body::read_json;
 use crate::server::ApiError;
 use crate::types::query::from_query;
 use crate::types::{
@@ -63,15 +64,10 @@ pub(super) async fn create(
     State(backend): State<Shared>,
     Path(group): Path<String>,
     RawQuery(raw): RawQuery,
-    body: axum::body::Bytes,
+    body: axum::body::Body,
 ) -> Result<(StatusCode, Json<CreateNodeResponse>), ApiError> {
     let query: CreateNodeQuery = parse_query(raw)?;
-    let request: CreateNodeRequest = if body.iter().all(u8::is_ascii_whitespace) {
-        CreateNodeRequest::default()
-    } else {
-        serde_json::from_slice(&body)
-            .map_err(|err| ApiError::bad_request(format!("invalid request body: {err}")))?
-    };
+    let request: CreateNodeRequest = read_json(body, true).await?;
     let created = backend.create_node(group, query, request).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

@@ -146,7 +146,8 @@ async fn running(ctx: &Context, object: &Object<Vm>, handle: &VmHandle) -> Resul
     }
     if !status.provisioned && status.phase != VmPhase::Paused {
         let request = ProvisionRequest {
-            secrets: Vec::new(),
+            secrets: crate::secrets::SecretStore::new(ctx.data.secrets_dir())
+                .deliverable(spec.secrets.as_deref()),
             userdata: spec.userdata.clone(),
         };
         handle
