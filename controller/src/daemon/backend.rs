@@ -31,7 +31,7 @@ const DELETE_WAIT: Duration = Duration::from_secs(60);
 /// The daemon side of the REST API.
 #[derive(Debug, Clone)]
 pub struct DaemonBackend {
-    ctx: Context,
+    pub(super) ctx: Context,
     hypervisor: String,
     base_dir: PathBuf,
     default_image: Option<String>,
@@ -86,7 +86,7 @@ impl DaemonBackend {
         }
     }
 
-    fn vm(&self, hostname: &str) -> Result<Object<Vm>, ApiError> {
+    pub(super) fn vm(&self, hostname: &str) -> Result<Object<Vm>, ApiError> {
         self.ctx
             .store
             .get::<Vm>(hostname)
@@ -160,7 +160,7 @@ impl DaemonBackend {
 
 /// Relay the request body to the agent as it arrives. axum's body is not
 /// `Sync`, so it is pumped through a channel rather than wrapped.
-fn stdin_body(stdin: Body) -> crate::agent_client::RequestBody {
+pub(super) fn stdin_body(stdin: Body) -> crate::agent_client::RequestBody {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tokio::spawn(async move {
         let mut chunks = stdin.into_data_stream();

@@ -5,6 +5,7 @@
 
 mod apply;
 mod backend;
+mod guest;
 mod run;
 
 pub use apply::{ApplyError, apply_groups, plan_groups};

@@ -124,8 +124,12 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
     ));
     let api_stop = shutdown.clone();
     let api_socket = socket.clone();
+    let guest: Arc<dyn slicer_api::server::GuestBackend> = backend.clone();
+    let app =
+        slicer_api::server::router(backend).merge(slicer_api::server::guest_router(guest.clone()));
+    let app = slicer_api::server::background_exec_layer(app, guest);
     let api_task = tokio::spawn(async move {
-        slicer_api::server::serve_unix(&api_socket, backend, api_stop.cancelled_owned()).await
+        slicer_api::server::serve_unix_app(&api_socket, app, api_stop.cancelled_owned()).await
     });
     tracing::info!(socket = %socket.display(), "slicer api listening");
     eprintln!(

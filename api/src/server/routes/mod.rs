@@ -2,6 +2,7 @@
 
 mod apply;
 mod exec;
+pub(super) mod guest;
 mod nodes;
 mod system;
 

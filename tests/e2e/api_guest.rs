@@ -1,0 +1,1 @@
+//! Guest features through the daemon (filled in below).
