@@ -14,7 +14,7 @@ use tokio::io::AsyncBufReadExt;
 
 mod guest;
 
-pub use guest::{GuestSocket, RequestBody, reader_body};
+pub use guest::{DaemonIo, GuestSocket, RequestBody, reader_body};
 
 use crate::types::query::to_query;
 use crate::types::{

@@ -50,8 +50,9 @@ impl TestDaemon {
         if !nix::unistd::geteuid().is_root() {
             bail!("controller end-to-end tests need root (bridges, TAPs, VMs)");
         }
-        if !Path::new(IMAGES).join("min/manifest.json").exists() {
-            bail!("no min image in {IMAGES}: run deploy/install.sh first");
+        let images = images();
+        if !Path::new(&images).join("min/manifest.json").exists() {
+            bail!("no min image in {images}: run deploy/install.sh first");
         }
         let dir = tempfile::Builder::new()
             .prefix("slicer-e2e-")

@@ -4,10 +4,15 @@
 use clap::{Parser, Subcommand};
 
 pub mod apply;
+pub mod bg;
 pub mod connect;
+pub mod cp;
+pub mod forward;
+pub mod fs;
 pub mod get;
 pub mod image;
 pub mod run;
+pub mod shell;
 mod table;
 pub mod up;
 pub mod vm;
@@ -36,6 +41,9 @@ pub enum Command {
     /// Build and list guest images.
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Guest filesystem (watch).
+    #[command(subcommand)]
+    Fs(fs::FsCommand),
     /// Boot a throwaway VM, run one command in it, and tear it down.
     Run(run::RunArgs),
 }
@@ -50,6 +58,7 @@ impl Cli {
             Command::Vm(cmd) => cmd.run().await,
             Command::Image(cmd) => cmd.run().await,
             Command::Run(args) => args.run().await,
+            Command::Fs(cmd) => cmd.run().await,
         }
     }
 }

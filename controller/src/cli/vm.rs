@@ -27,6 +27,16 @@ pub enum VmCommand {
     Delete(DeleteArgs),
     /// Run a command in a VM; its exit status becomes slicer's.
     Exec(ExecArgs),
+    /// Background execs: exec, list, info, logs, kill, wait, remove.
+    #[command(subcommand)]
+    Bg(super::bg::BgCommand),
+    /// Copy files or directories (-r) between the host and a VM.
+    Cp(super::cp::CpArgs),
+    /// Interactive shell in a VM (Ctrl+] leaves).
+    Shell(super::shell::ShellArgs),
+    /// Forward local ports to ports or sockets inside a VM.
+    #[command(visible_alias = "port-forward")]
+    Forward(super::forward::ForwardArgs),
 }
 
 /// `--json` plus the connection.
@@ -179,6 +189,10 @@ impl VmCommand {
                 Ok(0)
             }
             Self::Exec(args) => args.run().await,
+            Self::Bg(cmd) => cmd.run().await,
+            Self::Cp(args) => args.run().await,
+            Self::Shell(args) => args.run().await,
+            Self::Forward(args) => args.run().await,
         }
     }
 }
