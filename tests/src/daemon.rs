@@ -57,7 +57,7 @@ impl TestDaemon {
         let dir = tempfile::Builder::new()
             .prefix("slicer-e2e-")
             .tempdir_in("/var/tmp")?;
-        std::os::unix::fs::symlink(images(), dir.path().join("images"))?;
+        std::os::unix::fs::symlink(&images, dir.path().join("images"))?;
         let netns = format!(
             "slicer-e2e-{}-{}",
             std::process::id(),
