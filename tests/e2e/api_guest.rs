@@ -416,20 +416,21 @@ async fn fs_ops_and_watch(daemon: &TestDaemon) -> anyhow::Result<()> {
         .await?;
     let reader = tokio::spawn(async move { watch.collect().await.map(|b| b.to_bytes()) });
     tokio::time::sleep(Duration::from_millis(500)).await;
+    // mkdir, not an upload: uploads create a temporary name first.
     client
-        .upload(
+        .fs_mkdir(
             VM,
-            &CopyQuery {
-                path: "/tmp/w/new.txt".into(),
-                ..CopyQuery::default()
+            &FsMkdirRequest {
+                path: "/tmp/w/new".into(),
+                recursive: None,
+                mode: None,
             },
-            reader_body(std::io::Cursor::new(b"new\n".to_vec())),
         )
         .await?;
     let sse = tokio::time::timeout(Duration::from_secs(20), reader).await???;
     let text = String::from_utf8_lossy(&sse);
     assert!(
-        text.contains("event: watch") && text.contains("\"path\":\"/tmp/w/new.txt\""),
+        text.contains("event: watch") && text.contains("\"path\":\"/tmp/w/new\""),
         "{text}"
     );
 
