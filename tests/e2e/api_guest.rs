@@ -5,6 +5,13 @@
 //! a TCP forward through `slicer vm forward`, and the refusals: path
 //! traversal (400, nothing written) and an unknown VM (404).
 
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::tests_outside_test_module
+)]
+
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -499,10 +506,10 @@ async fn shell(daemon: &TestDaemon) -> anyhow::Result<()> {
         let message = tokio::time::timeout(Duration::from_secs(10), rx.next())
             .await?
             .expect("the shell is open")?;
-        if let Message::Binary(bytes) = message {
-            if let Some((ShellFrame::Data(data), _)) = ShellFrame::decode(&bytes)? {
-                output.push_str(&String::from_utf8_lossy(&data));
-            }
+        if let Message::Binary(bytes) = message
+            && let Some((ShellFrame::Data(data), _)) = ShellFrame::decode(&bytes)?
+        {
+            output.push_str(&String::from_utf8_lossy(&data));
         }
     }
     // A resize reaches the running shell.

@@ -162,14 +162,13 @@ async fn tunnel<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
     };
     let downstream = async {
         while let Some(Ok(message)) = ws_rx.next().await {
-            match message {
-                Message::Binary(bytes) => {
-                    if local_tx.write_all(&bytes).await.is_err() {
-                        break;
-                    }
-                }
-                Message::Close(_) => break,
-                _ => {}
+            let open = match message {
+                Message::Binary(bytes) => local_tx.write_all(&bytes).await.is_ok(),
+                Message::Close(_) => false,
+                _ => true,
+            };
+            if !open {
+                break;
             }
         }
         let _ = local_tx.shutdown().await;

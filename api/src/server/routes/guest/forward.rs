@@ -44,14 +44,13 @@ async fn bridge(socket: WebSocket, agent: GuestConnection) {
     let (mut ws_tx, mut ws_rx) = socket.split();
     let to_agent = async {
         while let Some(Ok(message)) = ws_rx.next().await {
-            match message {
-                Message::Binary(bytes) => {
-                    if agent_tx.write_all(&bytes).await.is_err() {
-                        break;
-                    }
-                }
-                Message::Close(_) => break,
-                _ => {}
+            let open = match message {
+                Message::Binary(bytes) => agent_tx.write_all(&bytes).await.is_ok(),
+                Message::Close(_) => false,
+                _ => true,
+            };
+            if !open {
+                break;
             }
         }
         let _ = agent_tx.shutdown().await;

@@ -40,14 +40,13 @@ async fn bridge(socket: WebSocket, agent: GuestConnection) {
     let (mut ws_tx, mut ws_rx) = socket.split();
     let to_agent = async {
         while let Some(Ok(message)) = ws_rx.next().await {
-            match message {
-                Message::Binary(frame) => {
-                    if agent_tx.write_all(&frame).await.is_err() {
-                        break;
-                    }
-                }
-                Message::Close(_) => break,
-                _ => {}
+            let open = match message {
+                Message::Binary(frame) => agent_tx.write_all(&frame).await.is_ok(),
+                Message::Close(_) => false,
+                _ => true,
+            };
+            if !open {
+                break;
             }
         }
         // The agent ends the shell when its input ends; its close frame
