@@ -12,6 +12,10 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::io::AsyncBufReadExt;
 
+mod guest;
+
+pub use guest::{DaemonIo, GuestSocket, RequestBody, reader_body};
+
 use crate::types::query::to_query;
 use crate::types::{
     AgentHealth, ApplyRequest, ApplyResponse, BufferedExecResult, CreateNodeQuery,

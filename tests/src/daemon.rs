@@ -19,8 +19,13 @@ use slicer_api::types::{NodeInfo, TagFilter};
 use slicer_controller::hypervisor::VmHandle;
 use slicer_controller::paths::DataDir;
 
-/// Where `deploy/install.sh` builds the images.
+/// Where `deploy/install.sh` builds the images; `SLICER_E2E_IMAGES`
+/// points the tests at a private build instead (one with a newer agent).
 const IMAGES: &str = "/var/lib/slicer/images";
+
+fn images() -> String {
+    std::env::var("SLICER_E2E_IMAGES").unwrap_or_else(|_| IMAGES.to_owned())
+}
 
 static DAEMONS: AtomicUsize = AtomicUsize::new(0);
 
@@ -45,13 +50,14 @@ impl TestDaemon {
         if !nix::unistd::geteuid().is_root() {
             bail!("controller end-to-end tests need root (bridges, TAPs, VMs)");
         }
-        if !Path::new(IMAGES).join("min/manifest.json").exists() {
-            bail!("no min image in {IMAGES}: run deploy/install.sh first");
+        let images = images();
+        if !Path::new(&images).join("min/manifest.json").exists() {
+            bail!("no min image in {images}: run deploy/install.sh first");
         }
         let dir = tempfile::Builder::new()
             .prefix("slicer-e2e-")
             .tempdir_in("/var/tmp")?;
-        std::os::unix::fs::symlink(IMAGES, dir.path().join("images"))?;
+        std::os::unix::fs::symlink(&images, dir.path().join("images"))?;
         let netns = format!(
             "slicer-e2e-{}-{}",
             std::process::id(),

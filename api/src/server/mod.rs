@@ -4,6 +4,7 @@
 
 mod backend;
 mod error;
+mod guest_backend;
 pub mod openapi;
 mod routes;
 
@@ -15,6 +16,8 @@ use axum::extract::Request;
 
 pub use backend::{Backend, ExecOutput};
 pub use error::ApiError;
+pub use guest_backend::{GuestBackend, GuestConnection, GuestDownload, GuestIo};
+pub use routes::guest::{background_exec_layer, guest_router};
 pub use routes::table::{Answer, Budget, RouteSpec, route_table};
 pub use routes::{router, tcp_router};
 
@@ -23,6 +26,16 @@ pub use routes::{router, tcp_router};
 pub async fn serve_unix(
     path: &Path,
     backend: Arc<dyn Backend>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_unix_app(path, router(backend), shutdown).await
+}
+
+/// Serve `app` (see [`app`]) on the Unix socket at `path`, like
+/// [`serve_unix`].
+pub async fn serve_unix_app(
+    path: &Path,
+    app: axum::Router,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
@@ -36,9 +49,45 @@ pub async fn serve_unix(
     }
     let listener = tokio::net::UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o660))?;
-    axum::serve(listener, normalized(router(backend)).into_make_service())
+    axum::serve(listener, normalized(app).into_make_service())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// Serve `app` (see [`app`]) on an already bound TCP listener until
+/// `shutdown` resolves.
+pub async fn serve_tcp_app(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, normalized(app).into_make_service())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// The whole API as one router: the route table over `backend`, the guest
+/// proxies over `guest`, and the background-exec start that shares the
+/// exec path. With `token` (TCP), every request but those to the table's
+/// open routes (`/healthz`) must carry the bearer token, guest proxies and
+/// background exec included.
+pub fn app(
+    backend: Arc<dyn Backend>,
+    guest: Arc<dyn GuestBackend>,
+    token: Option<String>,
+) -> axum::Router {
+    let base = match &token {
+        Some(token) => tcp_router(backend, Some(token.clone())),
+        None => router(backend),
+    };
+    let app = background_exec_layer(base.merge(guest_router(guest.clone())), guest);
+    match token {
+        Some(token) => app.layer(axum::middleware::from_fn_with_state(
+            Arc::<str>::from(token),
+            routes::require_token_outside_open_routes,
+        )),
+        None => app,
+    }
 }
 
 /// Serve `backend` on an already bound TCP listener until `shutdown`

@@ -81,6 +81,20 @@ impl AgentClient {
         Ok(ExecStream::for_operation(response.into_body(), op))
     }
 
+    /// The raw NDJSON body of [`Self::exec_logs`], for relaying it unchanged.
+    pub async fn exec_logs_body(
+        &self,
+        exec_id: &str,
+        query: &ExecLogsQuery,
+    ) -> Result<hyper::body::Incoming, AgentClientError> {
+        let op = "GET /v1/exec/{id}/logs";
+        let uri = with_query(&exec_path(exec_id, "/logs"), query, op)?;
+        let response = self
+            .call_streaming(Method::GET, uri, empty_body(), None, op)
+            .await?;
+        Ok(response.into_body())
+    }
+
     /// Signal an exec's process group (`TERM` escalates to `KILL` after
     /// `grace_ms`).
     pub async fn exec_kill(

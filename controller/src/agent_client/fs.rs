@@ -71,4 +71,18 @@ impl AgentClient {
             .await?;
         Ok(WatchStream::new(response.into_body()))
     }
+
+    /// The raw `text/event-stream` body of [`Self::fs_watch`], for relaying
+    /// it unchanged (heartbeats included).
+    pub async fn fs_watch_body(
+        &self,
+        query: &FsWatchQuery,
+    ) -> Result<hyper::body::Incoming, AgentClientError> {
+        let op = "GET /v1/fs/watch";
+        let uri = with_query("/v1/fs/watch", query, op)?;
+        let response = self
+            .call_streaming(Method::GET, uri, empty_body(), None, op)
+            .await?;
+        Ok(response.into_body())
+    }
 }

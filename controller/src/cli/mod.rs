@@ -7,7 +7,11 @@ use std::path::PathBuf;
 use clap::{CommandFactory, Parser, Subcommand};
 
 pub mod apply;
+pub mod bg;
 pub mod connect;
+pub mod cp;
+pub mod forward;
+pub mod fs;
 pub mod get;
 pub mod image;
 pub mod info;
@@ -15,6 +19,7 @@ pub mod new;
 pub mod run;
 pub mod secret;
 pub mod service;
+pub mod shell;
 mod table;
 pub mod tag;
 pub mod up;
@@ -45,6 +50,9 @@ pub enum Command {
     /// Build and list guest images.
     #[command(subcommand)]
     Image(image::ImageCommand),
+    /// Guest filesystem (watch).
+    #[command(subcommand)]
+    Fs(fs::FsCommand),
     /// Boot a throwaway VM, run one command in it, and tear it down.
     Run(run::RunArgs),
     /// Print the client's and the daemon's versions.
@@ -119,6 +127,7 @@ impl Cli {
                 }
                 Ok(0)
             }
+            Command::Fs(cmd) => cmd.run().await,
         }
     }
 }

@@ -53,6 +53,16 @@ pub enum VmCommand {
     /// Read or edit a VM's tags.
     #[command(subcommand)]
     Tag(TagCommand),
+    /// Background execs: exec, list, info, logs, kill, wait, remove.
+    #[command(subcommand)]
+    Bg(super::bg::BgCommand),
+    /// Copy files or directories (-r) between the host and a VM.
+    Cp(super::cp::CpArgs),
+    /// Interactive shell in a VM (Ctrl+] leaves).
+    Shell(super::shell::ShellArgs),
+    /// Forward local ports to ports or sockets inside a VM.
+    #[command(visible_alias = "port-forward")]
+    Forward(super::forward::ForwardArgs),
 }
 
 /// `--json` plus the connection.
@@ -240,6 +250,10 @@ impl VmCommand {
             Self::Restore(args) => args.run().await,
             Self::Relaunch(args) => args.relaunch().await,
             Self::Tag(cmd) => cmd.run().await,
+            Self::Bg(cmd) => cmd.run().await,
+            Self::Cp(args) => args.run().await,
+            Self::Shell(args) => args.run().await,
+            Self::Forward(args) => args.run().await,
         }
     }
 }

@@ -36,7 +36,7 @@ const DELETE_WAIT: Duration = Duration::from_secs(60);
 /// The daemon side of the REST API.
 #[derive(Debug, Clone)]
 pub struct DaemonBackend {
-    ctx: Context,
+    pub(super) ctx: Context,
     hypervisor: String,
     base_dir: PathBuf,
     default_image: Option<String>,
@@ -268,7 +268,7 @@ impl DaemonBackend {
 
 /// Relay the request body to the agent as it arrives. axum's body is not
 /// `Sync`, so it is pumped through a channel rather than wrapped.
-fn stdin_body(stdin: Body) -> crate::agent_client::RequestBody {
+pub(super) fn stdin_body(stdin: Body) -> crate::agent_client::RequestBody {
     let (tx, rx) = tokio::sync::mpsc::channel(4);
     tokio::spawn(async move {
         let mut chunks = stdin.into_data_stream();

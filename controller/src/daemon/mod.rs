@@ -6,6 +6,7 @@
 mod apply;
 mod auth;
 mod backend;
+mod guest;
 mod metrics;
 mod run;
 mod vm_api;

@@ -128,9 +128,10 @@ pub async fn up(options: UpOptions) -> anyhow::Result<()> {
     ));
     let api_stop = shutdown.clone();
     let api_socket = socket.clone();
-    let unix_backend = backend.clone();
+    let guest: Arc<dyn slicer_api::server::GuestBackend> = backend.clone();
+    let app = slicer_api::server::app(backend.clone(), guest, None);
     let api_task = tokio::spawn(async move {
-        slicer_api::server::serve_unix(&api_socket, unix_backend, api_stop.cancelled_owned()).await
+        slicer_api::server::serve_unix_app(&api_socket, app, api_stop.cancelled_owned()).await
     });
     tracing::info!(socket = %socket.display(), "slicer api listening");
     eprintln!(
@@ -228,13 +229,9 @@ async fn serve_tcp(
     tracing::info!(%address, auth = token.is_some(), "slicer tcp api listening");
     let stop = shutdown.clone();
     Ok(Some(tokio::spawn(async move {
-        slicer_api::server::serve_tcp(
-            listener,
-            backend,
-            token.map(|(token, _)| token),
-            stop.cancelled_owned(),
-        )
-        .await
+        let guest: Arc<dyn slicer_api::server::GuestBackend> = backend.clone();
+        let app = slicer_api::server::app(backend, guest, token.map(|(token, _)| token));
+        slicer_api::server::serve_tcp_app(listener, app, stop.cancelled_owned()).await
     })))
 }
 

@@ -5,6 +5,7 @@
 mod apply;
 mod body;
 mod exec;
+pub(super) mod guest;
 mod layers;
 mod nodes;
 mod secrets;
@@ -63,4 +64,21 @@ fn build(backend: Arc<dyn Backend>, token: Option<Arc<str>>) -> Router {
         .method_not_allowed_fallback(system::method_not_allowed)
         .layer(from_fn_with_state(backend.clone(), layers::observe))
         .with_state(backend)
+}
+
+/// Answer 401 without the bearer token, except on the routes the table
+/// marks open (`/healthz`): the outermost guard of a TCP listener, so
+/// routes outside the table (guest proxies, background exec) are covered.
+pub(super) async fn require_token_outside_open_routes(
+    axum::extract::State(token): axum::extract::State<Arc<str>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let open = table::entries()
+        .iter()
+        .any(|e| !e.spec.auth && e.spec.path == request.uri().path());
+    if open {
+        return next.run(request).await;
+    }
+    layers::require_token(axum::extract::State(token), request, next).await
 }
