@@ -38,7 +38,7 @@ impl std::fmt::Display for Table {
 /// Bytes in the largest whole binary unit, e.g. `4GiB`, `512MiB`.
 pub fn bytes(n: u64) -> String {
     for (shift, unit) in [(30, "GiB"), (20, "MiB"), (10, "KiB")] {
-        if n >= 1 << shift && n % (1 << shift) == 0 {
+        if n >= 1 << shift && n.is_multiple_of(1 << shift) {
             return format!("{}{unit}", n >> shift);
         }
     }

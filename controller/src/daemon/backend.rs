@@ -180,21 +180,21 @@ fn stdin_body(stdin: Body) -> crate::agent_client::RequestBody {
 
 fn validate_create(group: &HostGroupSpec, request: &CreateNodeRequest) -> Result<(), ApiError> {
     let name = &group.name;
-    if let Some(cpus) = request.cpus {
-        if cpus == 0 || cpus > group.vcpus {
-            return Err(ApiError::bad_request(format!(
-                "cpus: {cpus} must be between 1 and {} (the limit of host group {name})",
-                group.vcpus
-            )));
-        }
+    if let Some(cpus) = request.cpus
+        && (cpus == 0 || cpus > group.vcpus)
+    {
+        return Err(ApiError::bad_request(format!(
+            "cpus: {cpus} must be between 1 and {} (the limit of host group {name})",
+            group.vcpus
+        )));
     }
-    if let Some(ram) = request.ram_bytes {
-        if ram < 64 << 20 || ram > group.ram_bytes || ram % (1 << 20) != 0 {
-            return Err(ApiError::bad_request(format!(
-                "ram_bytes: {ram} must be whole MiB between 64 MiB and {} (the limit of host group {name})",
-                group.ram_bytes
-            )));
-        }
+    if let Some(ram) = request.ram_bytes
+        && (ram < 64 << 20 || ram > group.ram_bytes || !ram.is_multiple_of(1 << 20))
+    {
+        return Err(ApiError::bad_request(format!(
+            "ram_bytes: {ram} must be whole MiB between 64 MiB and {} (the limit of host group {name})",
+            group.ram_bytes
+        )));
     }
     if let Some(gpus) = request.gpu_count.filter(|g| *g > group.gpu_count) {
         return Err(ApiError::bad_request(format!(
