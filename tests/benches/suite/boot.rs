@@ -162,7 +162,12 @@ pub async fn run(
     for n in 0..plan.full_runs {
         let start = Instant::now();
         let guest = rig
-            .boot(GuestOptions::full(&format!("drvfull-{n}")))
+            .boot(GuestOptions {
+                // A loaded shared host stretches systemd boots past the
+                // rig's default under TCG.
+                boot_timeout: Duration::from_secs(300),
+                ..GuestOptions::full(&format!("drvfull-{n}"))
+            })
             .await?;
         drv_ready.push(guest.boot_time);
         let state = guest

@@ -8,7 +8,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use slicer_controller::storage::{DiskBackend, DiskOutcome, ImageFiles, clone_file};
+use slicer_controller::storage::{DiskBackend, DiskOutcome, ImageFiles};
 use slicer_e2e::Rig;
 
 use crate::Plan;
@@ -80,7 +80,14 @@ pub fn run(rig: &Rig, plan: &Plan, table: &mut Table) -> anyhow::Result<()> {
 
     let xfs = XfsMount::new(&dir, size * 2)?;
     let xfs_base = xfs.mnt.join("base.ext4");
-    clone_file(&base, &xfs_base)?;
+    // Across filesystems a reflink cannot apply and `clone_file` refuses
+    // (EXDEV); a sparse `cp` puts the base there untimed.
+    let cp = Command::new("cp")
+        .arg("--sparse=always")
+        .arg(&base)
+        .arg(&xfs_base)
+        .status()?;
+    anyhow::ensure!(cp.success(), "cannot copy the base onto the XFS mount");
     let (reflink, xfs_method, xfs_alloc) = clones(&xfs_base, &xfs.mnt, plan.disk_runs)?;
     drop(xfs);
 

@@ -117,6 +117,17 @@ fn host_line() -> String {
     )
 }
 
+/// The 1, 5 and 15 minute load averages: the machine is shared, and a
+/// busy one stretches every guest figure.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn main() -> anyhow::Result<()> {
     // Before any thread exists, so every runtime thread and every process
     // spawned later (QEMU, vhost-device-vsock) shares the namespace.
@@ -133,7 +144,8 @@ async fn suite() -> anyhow::Result<()> {
     let plan = Plan::from_env();
     let rig = Rig::new()?;
     let driver = slicer_controller::hypervisor::Hypervisor::describe(rig.driver().as_ref());
-    eprintln!("bench: {} plan={plan:?}", host_line());
+    let load_at_start = load_average();
+    eprintln!("bench: {} load {load_at_start} plan={plan:?}", host_line());
     let mut table = Table::default();
     let mut sections = Vec::new();
 
@@ -184,6 +196,10 @@ async fn suite() -> anyhow::Result<()> {
     println!();
     println!("slicer benchmark suite: {}", host_line());
     println!("driver: {driver}");
+    println!(
+        "load average at start {load_at_start}, at end {}",
+        load_average()
+    );
     println!(
         "plan: {}; total {:.1} s ({})",
         if plan.quick { "quick" } else { "full" },
