@@ -80,10 +80,12 @@ pub(super) async fn converge(
     }
 
     let vms = vms_of(ctx, name)?;
+    let existing: std::collections::HashSet<&str> =
+        vms.iter().map(|vm| vm.meta.name.as_str()).collect();
     let count = u64::from(spec.count);
     for index in 1..=count {
         let hostname = hostname(name, index);
-        if vms.iter().any(|vm| vm.meta.name == hostname) {
+        if existing.contains(hostname.as_str()) {
             continue;
         }
         match ctx.store.create(&hostname, template_for(spec, index)) {

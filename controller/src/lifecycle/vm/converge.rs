@@ -105,6 +105,17 @@ async fn running(ctx: &Context, object: &Object<Vm>, handle: &VmHandle) -> Resul
             .await
             .map_err(VmError::hypervisor(name, "stop"))?;
         reap(handle.vmm.pid);
+        if !outdated && spec.is_ephemeral() {
+            // A stopped ephemeral sandbox has nothing to come back to
+            // (`reference/slicer.md` §3.3): it goes, with its disk.
+            ctx.events.record(
+                &format!("vms/{name}"),
+                "Reaped",
+                "ephemeral sandbox stopped; deleting it and its disk",
+            );
+            ctx.store.request_delete::<Vm>(name).map_err(&store_err)?;
+            return Ok(Action::await_change());
+        }
         ctx.store
             .update_status::<Vm>(name, |vm| {
                 vm.status.pid = None;
