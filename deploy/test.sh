@@ -33,6 +33,6 @@ export SLICER_E2E_BOOT_LOG="$boot_log"
 echo "==> cargo test" >&2
 # Two test threads: each end-to-end test boots a TCG guest on a 2-core host.
 status=0
-cargo test --workspace --locked -- --test-threads=2 || status=$?
+cargo test --workspace --locked --no-fail-fast -- --test-threads=2 || status=$?
 echo "end-to-end: booted $(wc -l < "$boot_log") real guests" >&2
 exit "$status"

@@ -111,11 +111,33 @@ async fn sandboxes_follow_their_lifecycle_rules() -> anyhow::Result<()> {
         "bad requests created nothing"
     );
 
+    // A secret created through the API is in every guest that boots after.
+    client
+        .create_secret(&slicer_api::types::CreateSecretRequest {
+            name: "api-key".into(),
+            data: "czNjcjN0".into(), // "s3cr3t"
+            permissions: Some("0640".into()),
+            uid: None,
+            gid: None,
+        })
+        .await?;
+
     // An ephemeral sandbox goes away with its disk when its guest stops.
     let eph = client
         .create_node("sbx", &wait_agent(), &CreateNodeRequest::default())
         .await?;
     assert_eq!(eph.hostname, "sbx-1");
+    let secret = client
+        .exec_buffered(
+            &eph.hostname,
+            &ExecQuery {
+                cmd: "cat /run/slicer/secrets/api-key; stat -c ' %a' /run/slicer/secrets/api-key"
+                    .into(),
+                ..ExecQuery::default()
+            },
+        )
+        .await?;
+    assert_eq!(secret.stdout.trim(), "s3cr3t 640", "{secret:?}");
     assert!(!eph.persistent);
     let out = client
         .exec_buffered(

@@ -56,7 +56,15 @@ mod tests {
             .spawn()
             .unwrap();
         let pid = i32::try_from(child.id()).unwrap();
-        assert!(processes_using(dir.path()).contains(&pid));
+        // Until the child has exec'd, its command line is still ours.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !processes_using(dir.path()).contains(&pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "child never showed up"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
         assert!(kill_processes_using(dir.path()) >= 1);
         let status = child.wait().unwrap();
         assert!(!status.success());
