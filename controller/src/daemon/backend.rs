@@ -266,6 +266,41 @@ impl DaemonBackend {
     }
 }
 
+/// A file that names a hypervisor must name the one this daemon runs: the
+/// VMM is chosen at `slicer up`, and a group cannot move to another one at
+/// runtime. A hypervisor that cannot run here gets its reason.
+fn check_hypervisor(
+    file: &str,
+    named: Option<&str>,
+    running: crate::hypervisor::HypervisorKind,
+) -> Result<(), ApiError> {
+    use crate::config::HypervisorName;
+    use crate::hypervisor::HypervisorKind;
+    let Some(named) = named else {
+        return Ok(());
+    };
+    let (wanted, kind) = match named {
+        "qemu" => (HypervisorName::Qemu, HypervisorKind::Qemu),
+        "firecracker" => (HypervisorName::Firecracker, HypervisorKind::Firecracker),
+        "cloud-hypervisor" => (
+            HypervisorName::CloudHypervisor,
+            HypervisorKind::CloudHypervisor,
+        ),
+        // Unknown names were already refused by validation.
+        _ => return Ok(()),
+    };
+    if kind == running {
+        return Ok(());
+    }
+    let why = match crate::hypervisor::choice::choose(Some(wanted)) {
+        Err(err) => crate::lifecycle::error_chain(&err),
+        Ok(_) => format!("restart slicer up with hypervisor: {named} to switch"),
+    };
+    Err(ApiError::bad_request(format!(
+        "{file}: hypervisor: {named} differs from the {running} this daemon runs; {why}"
+    )))
+}
+
 /// Relay the request body to the agent as it arrives. axum's body is not
 /// `Sync`, so it is pumped through a channel rather than wrapped.
 pub(super) fn stdin_body(stdin: Body) -> crate::agent_client::RequestBody {
@@ -526,12 +561,17 @@ impl Backend for DaemonBackend {
     }
 
     async fn apply(&self, request: ApplyRequest) -> Result<ApplyResponse, ApiError> {
-        let (_, mut groups) = parse(
+        let (config, mut groups) = parse(
             &request.yaml,
             std::path::Path::new(&request.file),
             &self.base_dir,
         )
         .map_err(|err| ApiError::bad_request(crate::lifecycle::error_chain(&err)))?;
+        check_hypervisor(
+            &request.file,
+            config.config.hypervisor.as_deref(),
+            self.ctx.hypervisor.kind(),
+        )?;
         for group in &mut groups {
             if group.image.is_none() {
                 group.image.clone_from(&self.default_image);
@@ -642,5 +682,27 @@ impl Backend for DaemonBackend {
 
     fn observe_request(&self, method: &str, code: u16, seconds: f64) {
         self.metrics.observe_request(method, code, seconds);
+    }
+}
+
+#[cfg(test)]
+mod hypervisor_check_tests {
+    use super::*;
+    use crate::hypervisor::HypervisorKind;
+
+    #[test]
+    fn a_file_may_name_only_the_running_hypervisor() {
+        assert!(check_hypervisor("h.yaml", None, HypervisorKind::Qemu).is_ok());
+        assert!(check_hypervisor("h.yaml", Some("qemu"), HypervisorKind::Qemu).is_ok());
+        let err =
+            check_hypervisor("h.yaml", Some("firecracker"), HypervisorKind::Qemu).unwrap_err();
+        assert_eq!(err.status, http::StatusCode::BAD_REQUEST);
+        assert!(
+            err.body
+                .error
+                .starts_with("h.yaml: hypervisor: firecracker differs from the qemu"),
+            "{}",
+            err.body.error
+        );
     }
 }
