@@ -724,3 +724,46 @@ async fn guest_facing_routes_are_409_while_paused() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(rig.snapshot(), before);
 }
+
+/// The guest proxies are served outside the route table; each one must be
+/// routed (an unknown VM gets the backend's 404, not the router's "no
+/// route") and must exist in upstream's contract with the same method.
+#[tokio::test]
+async fn every_guest_route_is_served_and_in_the_contract() {
+    let rig = Rig::new();
+    let guest: Arc<dyn slicer_api::server::GuestBackend> = rig.backend.clone();
+    let contract_path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/contracts/slicer-api.yaml");
+    let contract: Value = serde_yaml::from_str(
+        &std::fs::read_to_string(&contract_path)
+            .unwrap_or_else(|err| panic!("cannot read {}: {err}", contract_path.display())),
+    )
+    .unwrap();
+    for (method, path) in slicer_api::server::GUEST_ROUTES {
+        assert!(
+            contract["paths"][*path][method.to_lowercase()].is_object(),
+            "{method} {path} is not in the contract"
+        );
+        let uri = path
+            .replace("{hostname}", "nope-1")
+            .replace("{exec_id}", "e1");
+        let app = slicer_api::server::app(rig.backend.clone(), guest.clone(), None);
+        let body = (*method == "POST").then_some(r#"{"path":"/x"}"#);
+        let (status, body) =
+            send(app, method, &format!("{uri}?path=/x&paths=/x"), body, None).await;
+        let text = body["error"]
+            .as_str()
+            .map_or_else(|| body.to_string(), str::to_owned);
+        assert!(
+            !text.starts_with("no route"),
+            "{method} {uri} was not routed to its handler: {body}"
+        );
+        if path.ends_with("/shell") || path.ends_with("/forward") {
+            // Without upgrade headers the WebSocket extractor answers first.
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {uri}: {body}");
+        } else {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {uri}: {body}");
+            assert!(text.contains("nope-1"), "{method} {uri}: {body}");
+        }
+    }
+}

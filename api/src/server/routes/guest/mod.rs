@@ -19,6 +19,27 @@ use crate::server::GuestBackend;
 /// Shared handler state.
 type Guest = Arc<dyn GuestBackend>;
 
+/// Every guest-facing route as (method, path), for the contract test;
+/// `guest_router` serves exactly these (a test checks each one is routed),
+/// plus background exec start on `POST /vm/{hostname}/exec`.
+pub const GUEST_ROUTES: &[(&str, &str)] = &[
+    ("GET", "/vm/{hostname}/exec"),
+    ("GET", "/vm/{hostname}/exec/{exec_id}"),
+    ("DELETE", "/vm/{hostname}/exec/{exec_id}"),
+    ("GET", "/vm/{hostname}/exec/{exec_id}/logs"),
+    ("POST", "/vm/{hostname}/exec/{exec_id}/kill"),
+    ("GET", "/vm/{hostname}/exec/{exec_id}/wait-exit"),
+    ("GET", "/vm/{hostname}/cp"),
+    ("POST", "/vm/{hostname}/cp"),
+    ("GET", "/vm/{hostname}/fs/readdir"),
+    ("GET", "/vm/{hostname}/fs/stat"),
+    ("POST", "/vm/{hostname}/fs/mkdir"),
+    ("DELETE", "/vm/{hostname}/fs/remove"),
+    ("GET", "/vm/{hostname}/fs/watch"),
+    ("GET", "/vm/{hostname}/shell"),
+    ("GET", "/vm/{hostname}/forward"),
+];
+
 /// The guest-facing routes over `backend`. Merge them into the main
 /// router; `POST /vm/{h}/exec?background=true` shares its path with the
 /// foreground exec route, so it comes from [`background_exec_layer`].
