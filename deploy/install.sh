@@ -77,7 +77,7 @@ config:
       storage_size: 1G
 YAML
 export SLICER_DATA_DIR="$demo"
-"$prefix/bin/slicer" up "$demo/slicer.yaml" > "$demo/daemon.log" 2>&1 &
+"$prefix/bin/slicer" up "$demo/slicer.yaml" </dev/null > "$demo/daemon.log" 2>&1 &
 daemon=$!
 stop_demo() {
   kill -TERM "$daemon" 2>/dev/null && wait "$daemon" || true
@@ -86,7 +86,7 @@ stop_demo() {
 trap stop_demo EXIT
 ready=0
 for _ in $(seq 1 240); do
-  if "$prefix/bin/slicer" vm exec demo-1 -- true >/dev/null 2>&1; then ready=1; break; fi
+  if "$prefix/bin/slicer" vm exec demo-1 -- true </dev/null >/dev/null 2>&1; then ready=1; break; fi
   if ! kill -0 "$daemon" 2>/dev/null; then break; fi
   sleep 0.5
 done
@@ -96,4 +96,4 @@ if [ "$ready" != 1 ]; then
   exit 1
 fi
 "$prefix/bin/slicer" vm list
-"$prefix/bin/slicer" vm exec demo-1 -- 'echo "hello from $(hostname)"; uname -sr'
+"$prefix/bin/slicer" vm exec demo-1 -- 'echo "hello from $(hostname)"; uname -sr' </dev/null
