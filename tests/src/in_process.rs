@@ -12,18 +12,15 @@ use anyhow::Context as _;
 use async_trait::async_trait;
 use slicer_api::client::{Endpoint, SlicerClient};
 use slicer_controller::config::HostGroupSpec;
-use slicer_controller::daemon::{DaemonBackend, apply_groups};
+use slicer_controller::daemon::{DaemonBackend, apply_groups, group_triggers};
 use slicer_controller::hypervisor::Hypervisor;
-use slicer_controller::lifecycle::{
-    Context, GroupReconciler, TapRegistry, Timing, VmReconciler, group_of,
-};
+use slicer_controller::lifecycle::{Context, GroupReconciler, TapRegistry, Timing, VmReconciler};
 use slicer_controller::model::{EventLog, Vm};
 use slicer_controller::network::{HostNetwork, Ipam};
 use slicer_controller::paths::DataDir;
 use slicer_controller::reconcile::{Action, Reconciler, RunnerConfig, run, watch_kind};
 use slicer_controller::storage::DiskBackend;
 use slicer_controller::store::Store;
-use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -205,28 +202,4 @@ impl InProcessDaemon {
         drop(self.dir);
         Ok(())
     }
-}
-
-/// Group keys from group changes and from changes of their VMs, as the
-/// daemon's own trigger does (`daemon/run.rs`, private there).
-fn group_triggers(store: &Store) -> mpsc::UnboundedReceiver<String> {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let mut groups = watch_kind::<HostGroupSpec>(store);
-    let mut vms = watch_kind::<Vm>(store);
-    tokio::spawn(async move {
-        loop {
-            let key = tokio::select! {
-                Some(group) = groups.recv() => group,
-                Some(vm) = vms.recv() => match group_of(&vm) {
-                    Some(group) => group.to_owned(),
-                    None => continue,
-                },
-                else => return,
-            };
-            if tx.send(key).is_err() {
-                return;
-            }
-        }
-    });
-    rx
 }

@@ -15,7 +15,7 @@ pub use apply::{ApplyError, apply_groups, plan_groups};
 pub use auth::{AuthError, TokenSource, api_token};
 pub use backend::DaemonBackend;
 pub use metrics::{DaemonMetrics, EGRESS_ADAPTER_ENV};
-pub use run::{UpOptions, up};
+pub use run::{UpOptions, group_triggers, up};
 
 #[cfg(test)]
 mod tests;

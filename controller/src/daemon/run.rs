@@ -258,7 +258,7 @@ fn relaunch_stopped_services(ctx: &Context) -> anyhow::Result<()> {
 
 /// Group keys from group changes and from changes of their VMs (so a
 /// rolling change moves on when a VM becomes ready).
-fn group_triggers(store: &Store) -> mpsc::UnboundedReceiver<String> {
+pub fn group_triggers(store: &Store) -> mpsc::UnboundedReceiver<String> {
     let (tx, rx) = mpsc::unbounded_channel();
     let mut groups = watch_kind::<HostGroupSpec>(store);
     let mut vms = watch_kind::<Vm>(store);
