@@ -17,8 +17,8 @@ use axum::extract::Request;
 pub use backend::{Backend, ExecOutput};
 pub use error::ApiError;
 pub use guest_backend::{GuestBackend, GuestConnection, GuestDownload, GuestIo};
-pub use routes::guest::{GUEST_ROUTES, background_exec_layer, guest_router};
-pub use routes::table::{Answer, Budget, RouteSpec, route_table};
+pub use routes::guest::{background_exec_layer, guest_router};
+pub use routes::table::{Answer, Budget, RequestBody, RouteSpec, guest_route_table, route_table};
 pub use routes::{router, tcp_router};
 
 /// Serve `backend` on the Unix socket at `path` (created 0660, replacing a

@@ -5,7 +5,7 @@
 use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
-use super::{Answer, route_table};
+use super::{Answer, RequestBody, route_table};
 use crate::types::ErrorBody;
 
 /// Where component schemas live in the document.
@@ -67,6 +67,53 @@ fn resolve<'a>(
     }
 }
 
+/// `content` of a body of raw bytes in one of `types`.
+fn raw_content(types: &[&str]) -> Value {
+    let binary = json!({"schema": {"type": "string", "format": "binary"}});
+    Value::Object(
+        types
+            .iter()
+            .map(|t| ((*t).to_owned(), binary.clone()))
+            .collect(),
+    )
+}
+
+/// The response object of one kind of success.
+fn success(generator: &mut SchemaGenerator, answer: Answer) -> Value {
+    match answer {
+        Answer::Json(schema) => json!({
+            "description": "success",
+            "content": {"application/json": {"schema": schema(generator).to_value()}}
+        }),
+        Answer::Stream { frames, buffered } => json!({
+            "description": "one JSON object per line, or one JSON object with buffered=true",
+            "content": {
+                "application/x-ndjson": {"schema": frames(generator).to_value()},
+                "application/json": {"schema": buffered(generator).to_value()}
+            }
+        }),
+        Answer::Frames(frames) => json!({
+            "description": "one JSON object per line",
+            "content": {"application/x-ndjson": {"schema": frames(generator).to_value()}}
+        }),
+        Answer::Bytes(types) => json!({"description": "success", "content": raw_content(types)}),
+        Answer::Events(data) => json!({
+            "description": "server-sent events; each event's data is one JSON object",
+            "content": {"text/event-stream": {"schema": {"type": "string"}, "x-slicer-event-data": data(generator).to_value()}}
+        }),
+        Answer::Text => json!({
+            "description": "success",
+            "content": {"text/plain": {"schema": {"type": "string"}}}
+        }),
+        Answer::Yaml => json!({
+            "description": "success",
+            "content": {"application/yaml": {"schema": {"type": "string"}}}
+        }),
+        Answer::Upgrade => json!({"description": "switching protocols to a WebSocket"}),
+        Answer::Empty => json!({"description": "success"}),
+    }
+}
+
 /// The whole document.
 pub fn document() -> Value {
     let mut generator = schema_generator();
@@ -102,36 +149,22 @@ pub fn document() -> Value {
             operation.insert("parameters".into(), Value::Array(parameters));
         }
         if let Some(body) = route.body {
-            let schema = body(&mut generator).to_value();
+            let content = match body {
+                RequestBody::Json(schema) => {
+                    json!({"application/json": {"schema": schema(&mut generator).to_value()}})
+                }
+                RequestBody::Bytes(types) => raw_content(types),
+            };
             operation.insert(
                 "requestBody".into(),
-                json!({"required": true, "content": {"application/json": {"schema": schema}}}),
+                json!({"required": true, "content": content}),
             );
         }
-        let success = match route.answer {
-            Answer::Json(schema) => json!({
-                "description": "success",
-                "content": {"application/json": {"schema": schema(&mut generator).to_value()}}
-            }),
-            Answer::Stream { frames, buffered } => json!({
-                "description": "one JSON object per line, or one JSON object with buffered=true",
-                "content": {
-                    "application/x-ndjson": {"schema": frames(&mut generator).to_value()},
-                    "application/json": {"schema": buffered(&mut generator).to_value()}
-                }
-            }),
-            Answer::Text => json!({
-                "description": "success",
-                "content": {"text/plain": {"schema": {"type": "string"}}}
-            }),
-            Answer::Yaml => json!({
-                "description": "success",
-                "content": {"application/yaml": {"schema": {"type": "string"}}}
-            }),
-            Answer::Empty => json!({"description": "success"}),
-        };
         let mut responses = Map::new();
-        responses.insert(route.status.to_string(), success);
+        let answers = std::iter::once((route.status, route.answer)).chain(route.also);
+        for (status, answer) in answers {
+            responses.insert(status.to_string(), success(&mut generator, answer));
+        }
         responses.insert(
             "default".into(),
             json!({"description": "an error", "content": {"application/json": {"schema": error}}}),

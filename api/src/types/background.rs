@@ -3,6 +3,7 @@
 //!
 //! Log frames reuse [`ExecFrame`](super::ExecFrame) with its `id` set.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Ring size used when `ring_bytes` is absent or `0`.
@@ -21,7 +22,7 @@ pub const MAX_WAIT_SECS: u64 = 600;
 pub const DEFAULT_KILL_GRACE_MS: u64 = 5000;
 
 /// The 201 answer to a background exec.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecStarted {
     /// Opaque id naming the exec in later calls.
     pub exec_id: String,
@@ -34,7 +35,7 @@ pub struct ExecStarted {
 }
 
 /// Status of one background exec (`ExecBackgroundInfo` upstream).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecBackgroundInfo {
     /// Opaque id.
     pub exec_id: String,
@@ -70,7 +71,7 @@ pub struct ExecBackgroundInfo {
 }
 
 /// Query of `GET /vm/{h}/exec/{id}/logs`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecLogsQuery {
     /// Keep the stream open with live frames until the process exits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -81,7 +82,7 @@ pub struct ExecLogsQuery {
 }
 
 /// Body of `POST /vm/{h}/exec/{id}/kill`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecKillRequest {
     /// `TERM` (default), `KILL`, `INT`, `HUP`, `QUIT`, `USR1` or `USR2`;
     /// a `SIG` prefix is accepted.
@@ -93,7 +94,7 @@ pub struct ExecKillRequest {
 }
 
 /// Answer to a kill.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecKillResponse {
     /// The exec.
     pub exec_id: String,
@@ -106,7 +107,7 @@ pub struct ExecKillResponse {
 }
 
 /// Query of `GET /vm/{h}/exec/{id}/wait-exit`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecWaitQuery {
     /// Seconds to wait (default 30, at most 600).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,7 +115,7 @@ pub struct ExecWaitQuery {
 }
 
 /// Answer to wait-exit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecWaitResult {
     /// The exec.
     pub exec_id: String,
@@ -131,7 +132,7 @@ pub struct ExecWaitResult {
 }
 
 /// Answer to `DELETE /vm/{h}/exec/{id}` (reap).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ExecReapResponse {
     /// The exec.
     pub exec_id: String,

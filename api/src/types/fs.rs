@@ -1,10 +1,11 @@
 //! Filesystem operations and watch: `/vm/{h}/fs/…` (`reference/slicer.md`
 //! §7.6, §7.7), relayed to the agent unchanged.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// What kind of object an [`FsEntry`] is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FsEntryType {
     /// A regular file (or anything that is not a directory or symlink).
@@ -16,7 +17,7 @@ pub enum FsEntryType {
 }
 
 /// One directory entry or stat result (`FsEntry` upstream).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FsEntry {
     /// Base name (`/` for the root).
     pub name: String,
@@ -32,14 +33,14 @@ pub struct FsEntry {
 }
 
 /// Query of `GET /fs/readdir` and `GET /fs/stat`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FsPathQuery {
     /// Absolute path in the guest.
     pub path: String,
 }
 
 /// Query of `DELETE /fs/remove`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FsRemoveQuery {
     /// Absolute path in the guest.
     pub path: String,
@@ -49,7 +50,7 @@ pub struct FsRemoveQuery {
 }
 
 /// Body of `POST /fs/mkdir`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FsMkdirRequest {
     /// Absolute path of the directory to create.
     pub path: String,
@@ -62,14 +63,16 @@ pub struct FsMkdirRequest {
 }
 
 /// Answer to mkdir and remove.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FsPathResponse {
     /// The path acted on.
     pub path: String,
 }
 
 /// The change a watch event reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum FsWatchEventType {
     /// A file or directory appeared.
@@ -109,7 +112,7 @@ impl FsWatchEventType {
 }
 
 /// Query of `GET /fs/watch`.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FsWatchQuery {
     /// Paths to watch (at least one).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -141,7 +144,7 @@ pub struct FsWatchQuery {
 }
 
 /// The `data` of one `event: watch` server-sent event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct FsWatchEvent {
     /// Per-connection sequence number, also the SSE `id`.
     pub id: u64,

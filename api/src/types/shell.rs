@@ -6,6 +6,7 @@
 //! ([`SHELL_UPGRADE_PROTOCOL`]); the daemon carries the same frames in
 //! binary WebSocket messages.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// `Upgrade:` token of the agent's shell endpoint.
@@ -19,7 +20,7 @@ pub const MAX_SHELL_FRAME_PAYLOAD: usize = 1024 * 1024;
 pub const SHELL_FRAME_HEADER_LEN: usize = 5;
 
 /// Query of the shell endpoint.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct ShellQuery {
     /// Run as this uid (default root).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -725,8 +725,8 @@ async fn guest_facing_routes_are_409_while_paused() {
     assert_eq!(rig.snapshot(), before);
 }
 
-/// The guest proxies are served outside the route table; each one must be
-/// routed (an unknown VM gets the backend's 404, not the router's "no
+/// The guest proxies come from the route table's guest entries; each one
+/// must be routed (an unknown VM gets the backend's 404, not the router's "no
 /// route") and must exist in upstream's contract with the same method.
 #[tokio::test]
 async fn every_guest_route_is_served_and_in_the_contract() {
@@ -739,16 +739,17 @@ async fn every_guest_route_is_served_and_in_the_contract() {
             .unwrap_or_else(|err| panic!("cannot read {}: {err}", contract_path.display())),
     )
     .unwrap();
-    for (method, path) in slicer_api::server::GUEST_ROUTES {
+    for route in slicer_api::server::guest_route_table() {
+        let (method, path) = (route.method.as_str(), route.path);
         assert!(
-            contract["paths"][*path][method.to_lowercase()].is_object(),
+            contract["paths"][path][method.to_lowercase()].is_object(),
             "{method} {path} is not in the contract"
         );
         let uri = path
             .replace("{hostname}", "nope-1")
             .replace("{exec_id}", "e1");
         let app = slicer_api::server::app(rig.backend.clone(), guest.clone(), None);
-        let body = (*method == "POST").then_some(r#"{"path":"/x"}"#);
+        let body = (method == "POST").then_some(r#"{"path":"/x"}"#);
         let (status, body) =
             send(app, method, &format!("{uri}?path=/x&paths=/x"), body, None).await;
         let text = body["error"]

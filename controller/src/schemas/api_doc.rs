@@ -29,6 +29,32 @@ by hand. Paths and shapes are those of upstream Slicer's API (contract
   health answer 409 while the VM is paused.
 ";
 
+/// The values of an `enum`, or of a `oneOf` of documented `const`s, as
+/// "`a` (meaning), `b` (meaning)".
+fn enum_values(values: &Value) -> String {
+    let Some(items) = values.as_array() else {
+        return one_line(&values.to_string());
+    };
+    let rendered: Vec<String> = items
+        .iter()
+        .map(|item| match (item.get("const"), item.get("description")) {
+            (Some(value), Some(Value::String(meaning))) => {
+                format!("`{}` ({})", plain(value), one_line(meaning))
+            }
+            (Some(value), _) => format!("`{}`", plain(value)),
+            _ => format!("`{}`", plain(item)),
+        })
+        .collect();
+    rendered.join(", ")
+}
+
+/// A JSON value as text, strings without their quotes.
+fn plain(value: &Value) -> String {
+    value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_owned)
+}
+
 fn type_name(schema: &Value) -> String {
     if let Some(reference) = schema.get("$ref").and_then(Value::as_str) {
         return format!("`{}`", reference.rsplit('/').next().unwrap_or(reference));
@@ -170,7 +196,7 @@ pub fn render(doc: &Value) -> String {
                 );
             }
         } else if let Some(values) = schema.get("enum").or_else(|| schema.get("oneOf")) {
-            let _ = writeln!(out, "One of: {}", one_line(&values.to_string()));
+            let _ = writeln!(out, "One of: {}", enum_values(values));
         }
     }
     out

@@ -44,8 +44,21 @@ pub fn tcp_router(backend: Arc<dyn Backend>, token: Option<String>) -> Router {
 }
 
 fn build(backend: Arc<dyn Backend>, token: Option<Arc<str>>) -> Router {
+    mount(table::entries(), token.as_ref())
+        .fallback(system::not_found)
+        .method_not_allowed_fallback(system::method_not_allowed)
+        .layer(from_fn_with_state(backend.clone(), layers::observe))
+        .with_state(backend)
+}
+
+/// A router of `entries`, each with its time budget and, when `token` is
+/// given and the table asks for it, the bearer-token check.
+fn mount<S: Clone + Send + Sync + 'static>(
+    entries: Vec<table::Entry<S>>,
+    token: Option<&Arc<str>>,
+) -> Router<S> {
     let mut router = Router::new();
-    for entry in table::entries() {
+    for entry in entries {
         let mut handler = entry.handler;
         handler = match entry.spec.budget {
             Budget::Quick => handler.layer(from_fn_with_state(QUICK_BUDGET, layers::time_budget)),
@@ -53,17 +66,13 @@ fn build(backend: Arc<dyn Backend>, token: Option<Arc<str>>) -> Router {
             Budget::Streaming => handler,
         };
         if entry.spec.auth
-            && let Some(token) = &token
+            && let Some(token) = token
         {
             handler = handler.layer(from_fn_with_state(token.clone(), layers::require_token));
         }
         router = router.route(entry.spec.path, handler);
     }
     router
-        .fallback(system::not_found)
-        .method_not_allowed_fallback(system::method_not_allowed)
-        .layer(from_fn_with_state(backend.clone(), layers::observe))
-        .with_state(backend)
 }
 
 /// Answer 401 without the bearer token, except on the routes the table

@@ -3,18 +3,21 @@
 //! know about it. [`super::router`] is built from it, so the published
 //! document and the served routes cannot drift apart.
 
-use axum::routing::{MethodRouter, delete, get, head, patch, post};
+use axum::routing::{MethodRouter, any, delete, get, head, patch, post};
 use http::Method;
 use schemars::generate::SchemaGenerator;
 use schemars::{JsonSchema, Schema};
 
+use super::guest::{self, Guest};
 use super::{Shared, apply, exec, nodes, secrets, stats, system, vm};
 use crate::types::{
-    AgentHealth, ApplyRequest, ApplyResponse, BufferedExecResult, CreateNodeQuery,
-    CreateNodeRequest, CreateNodeResponse, CreateSecretRequest, DeleteResponse, ExecFrame,
-    ExecQuery, HostGroupInfo, InfoResponse, LogsQuery, LogsResponse, NodeInfo, NodeStats,
-    RestoreQuery, SecretInfo, TagFilter, TagPatch, UpdateSecretRequest, VmDescription,
-    VmShutdownQuery, VmTags,
+    AgentHealth, ApplyRequest, ApplyResponse, BufferedExecResult, CopyQuery, CreateNodeQuery,
+    CreateNodeRequest, CreateNodeResponse, CreateSecretRequest, DeleteResponse, ExecBackgroundInfo,
+    ExecFrame, ExecKillRequest, ExecKillResponse, ExecLogsQuery, ExecQuery, ExecReapResponse,
+    ExecStarted, ExecWaitQuery, ExecWaitResult, FsEntry, FsMkdirRequest, FsPathQuery,
+    FsPathResponse, FsRemoveQuery, FsWatchEvent, FsWatchQuery, HostGroupInfo, InfoResponse,
+    LogsQuery, LogsResponse, NodeInfo, NodeStats, RestoreQuery, SecretInfo, ShellQuery, TagFilter,
+    TagPatch, UpdateSecretRequest, VmDescription, VmShutdownQuery, VmTags,
 };
 
 /// A schema of a type, taken from (and registered in) a generator.
@@ -33,6 +36,14 @@ pub enum Answer {
     Text,
     /// `application/yaml` text.
     Yaml,
+    /// `application/x-ndjson`: one JSON object of this schema per line.
+    Frames(SchemaFn),
+    /// Raw bytes in one of these content types (a file, a tar stream).
+    Bytes(&'static [&'static str]),
+    /// `text/event-stream` whose events carry JSON of this schema.
+    Events(SchemaFn),
+    /// `101 Switching Protocols` to a WebSocket.
+    Upgrade,
     /// `application/x-ndjson` lines of `frames`, or one JSON object of
     /// `buffered` when asked to buffer.
     Stream {
@@ -43,6 +54,15 @@ pub enum Answer {
     },
     /// No body.
     Empty,
+}
+
+/// What a request carries in its body.
+#[derive(Debug, Clone, Copy)]
+pub enum RequestBody {
+    /// `application/json` of this schema.
+    Json(SchemaFn),
+    /// Raw bytes in one of these content types (a file, a tar stream).
+    Bytes(&'static [&'static str]),
 }
 
 /// How long a route may take before it answers 503.
@@ -67,12 +87,15 @@ pub struct RouteSpec {
     pub summary: &'static str,
     /// Query parameters, as the schema of the query struct.
     pub query: Option<SchemaFn>,
-    /// JSON request body.
-    pub body: Option<SchemaFn>,
+    /// Request body.
+    pub body: Option<RequestBody>,
     /// Status of a success.
     pub status: u16,
     /// What a success carries.
     pub answer: Answer,
+    /// A second kind of success, with its status (background exec's 201
+    /// on the exec route).
+    pub also: Option<(u16, Answer)>,
     /// Whether a TCP client needs the bearer token.
     pub auth: bool,
     /// Time budget.
@@ -92,6 +115,7 @@ impl RouteSpec {
             body: None,
             status: 200,
             answer: Answer::Empty,
+            also: None,
             auth: true,
             budget: Budget::Quick,
             extension: false,
@@ -104,7 +128,17 @@ impl RouteSpec {
     }
 
     fn body<T: JsonSchema>(mut self) -> Self {
-        self.body = Some(schema::<T>);
+        self.body = Some(RequestBody::Json(schema::<T>));
+        self
+    }
+
+    fn raw_body(mut self, content_types: &'static [&'static str]) -> Self {
+        self.body = Some(RequestBody::Bytes(content_types));
+        self
+    }
+
+    fn also(mut self, status: u16, answer: Answer) -> Self {
+        self.also = Some((status, answer));
         self
     }
 
@@ -144,18 +178,18 @@ impl RouteSpec {
     }
 }
 
-/// A route and its handler.
-pub(super) struct Entry {
+/// A route and its handler, over the handler state `S`.
+pub(super) struct Entry<S> {
     pub(super) spec: RouteSpec,
-    pub(super) handler: MethodRouter<Shared>,
+    pub(super) handler: MethodRouter<S>,
 }
 
-fn entry(spec: RouteSpec, handler: MethodRouter<Shared>) -> Entry {
+fn entry<S>(spec: RouteSpec, handler: MethodRouter<S>) -> Entry<S> {
     Entry { spec, handler }
 }
 
-/// Every route with its handler.
-pub(super) fn entries() -> Vec<Entry> {
+/// Every route the daemon answers itself, with its handler.
+pub(super) fn entries() -> Vec<Entry<Shared>> {
     use Method as M;
     vec![
         entry(
@@ -327,6 +361,9 @@ pub(super) fn entries() -> Vec<Entry> {
                     frames: schema::<ExecFrame>,
                     buffered: schema::<BufferedExecResult>,
                 })
+                // `background=true` is answered by the guest router's
+                // background exec layer.
+                .also(201, Answer::Json(schema::<ExecStarted>))
                 .streaming(),
             post(exec::exec),
         ),
@@ -376,7 +413,180 @@ pub(super) fn entries() -> Vec<Entry> {
     ]
 }
 
-/// Every route the daemon serves, in table order.
+/// Every route relayed to a guest agent, with its handler. Start of a
+/// background exec shares `POST /vm/{hostname}/exec` with the exec route
+/// above and is answered by [`guest::background_exec_layer`].
+pub(super) fn guest_entries() -> Vec<Entry<Guest>> {
+    use Method as M;
+    const FILE_OR_TAR: &[&str] = &["application/octet-stream", "application/x-tar"];
+    vec![
+        entry(
+            RouteSpec::new(
+                M::GET,
+                "/vm/{hostname}/exec",
+                "background execs not yet reaped",
+            )
+            .json::<Vec<ExecBackgroundInfo>>(),
+            get(guest::background::list),
+        ),
+        entry(
+            RouteSpec::new(
+                M::GET,
+                "/vm/{hostname}/exec/{exec_id}",
+                "one background exec (410 once reaped)",
+            )
+            .json::<ExecBackgroundInfo>(),
+            get(guest::background::info),
+        ),
+        entry(
+            RouteSpec::new(
+                M::DELETE,
+                "/vm/{hostname}/exec/{exec_id}",
+                "free a background exec's ring, no signal",
+            )
+            .json::<ExecReapResponse>(),
+            delete(guest::background::reap),
+        ),
+        entry(
+            RouteSpec::new(
+                M::GET,
+                "/vm/{hostname}/exec/{exec_id}/logs",
+                "a background exec's output frames, replayed or followed",
+            )
+            .query::<ExecLogsQuery>()
+            .answer(Answer::Frames(schema::<ExecFrame>))
+            .streaming(),
+            get(guest::background::logs),
+        ),
+        entry(
+            RouteSpec::new(
+                M::POST,
+                "/vm/{hostname}/exec/{exec_id}/kill",
+                "signal a background exec's process group",
+            )
+            .body::<ExecKillRequest>()
+            .json::<ExecKillResponse>(),
+            post(guest::background::kill),
+        ),
+        entry(
+            RouteSpec::new(
+                M::GET,
+                "/vm/{hostname}/exec/{exec_id}/wait-exit",
+                "wait for a background exec to exit",
+            )
+            .query::<ExecWaitQuery>()
+            .json::<ExecWaitResult>()
+            .streaming(),
+            get(guest::background::wait_exit),
+        ),
+        entry(
+            RouteSpec::new(
+                M::GET,
+                "/vm/{hostname}/cp",
+                "download a file (X-Slicer-File-Mode) or a tar",
+            )
+            .query::<CopyQuery>()
+            .answer(Answer::Bytes(FILE_OR_TAR))
+            .streaming(),
+            get(guest::copy::download),
+        ),
+        entry(
+            RouteSpec::new(
+                M::POST,
+                "/vm/{hostname}/cp",
+                "upload a file, or a tar to unpack",
+            )
+            .query::<CopyQuery>()
+            .raw_body(FILE_OR_TAR)
+            .json::<FsPathResponse>()
+            .streaming(),
+            post(guest::copy::upload),
+        ),
+        entry(
+            RouteSpec::new(
+                M::GET,
+                "/vm/{hostname}/fs/readdir",
+                "list a guest directory",
+            )
+            .query::<FsPathQuery>()
+            .json::<Vec<FsEntry>>(),
+            get(guest::fs::readdir),
+        ),
+        entry(
+            RouteSpec::new(
+                M::GET,
+                "/vm/{hostname}/fs/stat",
+                "stat a guest path (404: absent)",
+            )
+            .query::<FsPathQuery>()
+            .json::<FsEntry>(),
+            get(guest::fs::stat),
+        ),
+        entry(
+            RouteSpec::new(
+                M::POST,
+                "/vm/{hostname}/fs/mkdir",
+                "create a guest directory",
+            )
+            .body::<FsMkdirRequest>()
+            .json::<FsPathResponse>(),
+            post(guest::fs::mkdir),
+        ),
+        entry(
+            RouteSpec::new(M::DELETE, "/vm/{hostname}/fs/remove", "remove a guest path")
+                .query::<FsRemoveQuery>()
+                .json::<FsPathResponse>(),
+            delete(guest::fs::remove),
+        ),
+        entry(
+            RouteSpec::new(
+                M::GET,
+                "/vm/{hostname}/fs/watch",
+                "server-sent events of changes under guest paths",
+            )
+            .query::<FsWatchQuery>()
+            .answer(Answer::Events(schema::<FsWatchEvent>))
+            .streaming(),
+            get(guest::fs::watch),
+        ),
+        entry(
+            RouteSpec::new(
+                M::GET,
+                "/vm/{hostname}/shell",
+                "interactive PTY over a WebSocket",
+            )
+            .query::<ShellQuery>()
+            .status(101)
+            .answer(Answer::Upgrade)
+            .streaming(),
+            get(guest::shell::shell),
+        ),
+        entry(
+            RouteSpec::new(
+                M::GET,
+                "/vm/{hostname}/forward",
+                "TCP or Unix socket forward over a WebSocket (X-Inlets-Upstream)",
+            )
+            .status(101)
+            .answer(Answer::Upgrade)
+            .streaming(),
+            // Slicer's forward route does not restrict the method (§7.9).
+            any(guest::forward::forward),
+        ),
+    ]
+}
+
+/// Every route the daemon serves, in table order: its own, then the
+/// guest relays.
 pub fn route_table() -> Vec<RouteSpec> {
-    entries().into_iter().map(|entry| entry.spec).collect()
+    let own = entries().into_iter().map(|entry| entry.spec);
+    own.chain(guest_route_table()).collect()
+}
+
+/// The routes relayed to a guest agent, in table order.
+pub fn guest_route_table() -> Vec<RouteSpec> {
+    guest_entries()
+        .into_iter()
+        .map(|entry| entry.spec)
+        .collect()
 }

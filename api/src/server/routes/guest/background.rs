@@ -58,7 +58,7 @@ async fn start(backend: Guest, hostname: String, query: ExecQuery) -> Result<Res
 }
 
 /// `GET /vm/{hostname}/exec`.
-pub(super) async fn list(
+pub(in crate::server::routes) async fn list(
     State(backend): State<Guest>,
     Path(hostname): Path<String>,
 ) -> Result<Response, ApiError> {
@@ -66,7 +66,7 @@ pub(super) async fn list(
 }
 
 /// `GET /vm/{hostname}/exec/{exec_id}`.
-pub(super) async fn info(
+pub(in crate::server::routes) async fn info(
     State(backend): State<Guest>,
     Path((hostname, exec_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -74,7 +74,7 @@ pub(super) async fn info(
 }
 
 /// `DELETE /vm/{hostname}/exec/{exec_id}`.
-pub(super) async fn reap(
+pub(in crate::server::routes) async fn reap(
     State(backend): State<Guest>,
     Path((hostname, exec_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
@@ -82,7 +82,7 @@ pub(super) async fn reap(
 }
 
 /// `GET /vm/{hostname}/exec/{exec_id}/logs?follow=&from_id=`.
-pub(super) async fn logs(
+pub(in crate::server::routes) async fn logs(
     State(backend): State<Guest>,
     Path((hostname, exec_id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
@@ -93,7 +93,7 @@ pub(super) async fn logs(
 }
 
 /// `POST /vm/{hostname}/exec/{exec_id}/kill` with an optional JSON body.
-pub(super) async fn kill(
+pub(in crate::server::routes) async fn kill(
     State(backend): State<Guest>,
     Path((hostname, exec_id)): Path<(String, String)>,
     body: Bytes,
@@ -108,7 +108,7 @@ pub(super) async fn kill(
 }
 
 /// `GET /vm/{hostname}/exec/{exec_id}/wait-exit?timeout=`.
-pub(super) async fn wait_exit(
+pub(in crate::server::routes) async fn wait_exit(
     State(backend): State<Guest>,
     Path((hostname, exec_id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,

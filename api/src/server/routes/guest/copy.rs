@@ -51,7 +51,7 @@ fn check_path(path: &str) -> Result<(), ApiError> {
 }
 
 /// `POST /vm/{hostname}/cp`: the body is the file, or a tar to unpack.
-pub(super) async fn upload(
+pub(in crate::server::routes) async fn upload(
     State(backend): State<Guest>,
     Path(hostname): Path<String>,
     RawQuery(raw): RawQuery,
@@ -64,7 +64,7 @@ pub(super) async fn upload(
 }
 
 /// `GET /vm/{hostname}/cp`: the file with `X-Slicer-File-Mode`, or a tar.
-pub(super) async fn download(
+pub(in crate::server::routes) async fn download(
     State(backend): State<Guest>,
     Path(hostname): Path<String>,
     RawQuery(raw): RawQuery,

@@ -19,7 +19,7 @@ const AGENT_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Any method on `/vm/{hostname}/forward`. The agent dials before the
 /// 101, so an unreachable target is an error answer, not a dead socket.
-pub(super) async fn forward(
+pub(in crate::server::routes) async fn forward(
     State(backend): State<Guest>,
     Path(hostname): Path<String>,
     headers: HeaderMap,

@@ -20,7 +20,7 @@ fn path_query(raw: Option<String>) -> Result<String, ApiError> {
 }
 
 /// `GET /vm/{hostname}/fs/readdir?path=`.
-pub(super) async fn readdir(
+pub(in crate::server::routes) async fn readdir(
     State(backend): State<Guest>,
     Path(hostname): Path<String>,
     RawQuery(raw): RawQuery,
@@ -30,7 +30,7 @@ pub(super) async fn readdir(
 }
 
 /// `GET /vm/{hostname}/fs/stat?path=`.
-pub(super) async fn stat(
+pub(in crate::server::routes) async fn stat(
     State(backend): State<Guest>,
     Path(hostname): Path<String>,
     RawQuery(raw): RawQuery,
@@ -40,7 +40,7 @@ pub(super) async fn stat(
 }
 
 /// `POST /vm/{hostname}/fs/mkdir` with `{path, recursive?, mode?}`.
-pub(super) async fn mkdir(
+pub(in crate::server::routes) async fn mkdir(
     State(backend): State<Guest>,
     Path(hostname): Path<String>,
     body: axum::body::Bytes,
@@ -53,7 +53,7 @@ pub(super) async fn mkdir(
 }
 
 /// `DELETE /vm/{hostname}/fs/remove?path=&recursive=`.
-pub(super) async fn remove(
+pub(in crate::server::routes) async fn remove(
     State(backend): State<Guest>,
     Path(hostname): Path<String>,
     RawQuery(raw): RawQuery,
@@ -68,7 +68,7 @@ pub(super) async fn remove(
 }
 
 /// `GET /vm/{hostname}/fs/watch`: `text/event-stream`.
-pub(super) async fn watch(
+pub(in crate::server::routes) async fn watch(
     State(backend): State<Guest>,
     Path(hostname): Path<String>,
     RawQuery(raw): RawQuery,

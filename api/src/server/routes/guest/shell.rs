@@ -20,7 +20,7 @@ const AGENT_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// `GET /vm/{hostname}/shell?uid=&gid=&shell=&cwd=`. The shell starts
 /// before the 101, so a bad uid or a paused VM is an ordinary error answer.
-pub(super) async fn shell(
+pub(in crate::server::routes) async fn shell(
     State(backend): State<Guest>,
     Path(hostname): Path<String>,
     RawQuery(raw): RawQuery,
