@@ -9,6 +9,7 @@ mod init;
 mod listen;
 mod routes;
 mod secrets;
+mod stats;
 mod userdata;
 
 use std::time::Duration;

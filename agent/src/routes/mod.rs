@@ -12,6 +12,7 @@ mod limits;
 mod provision;
 mod shell;
 mod shutdown;
+mod stats;
 #[cfg(test)]
 mod test_utils;
 mod upgrade;
@@ -54,6 +55,7 @@ pub fn router(config: AgentConfig) -> Router {
     });
     Router::new()
         .route("/v1/health", get(health::health))
+        .route("/v1/stats", get(stats::stats))
         .route("/v1/exec", post(exec::exec).get(exec_background::list))
         .route(
             "/v1/exec/{exec_id}",

@@ -13,7 +13,8 @@ use serde::de::DeserializeOwned;
 use slicer_api::types::query::to_query;
 use slicer_api::types::{
     AGENT_VSOCK_PORT, AgentHealth, BufferedExecResult, CopyQuery, ErrorBody, ExecQuery,
-    FILE_MODE_HEADER, ProvisionRequest, ProvisionResponse, ShutdownAction, ShutdownQuery,
+    FILE_MODE_HEADER, GuestSnapshot, ProvisionRequest, ProvisionResponse, ShutdownAction,
+    ShutdownQuery,
 };
 
 use super::body::{RequestBody, empty_body, full_body};
@@ -63,6 +64,15 @@ impl AgentClient {
         let op = "GET /v1/health";
         let response = self
             .call(Method::GET, "/v1/health".into(), empty_body(), None, op)
+            .await?;
+        json_body(response, op).await
+    }
+
+    /// One sample of the guest's metrics (`GET /v1/stats`).
+    pub async fn stats(&self) -> Result<GuestSnapshot, AgentClientError> {
+        let op = "GET /v1/stats";
+        let response = self
+            .call(Method::GET, "/v1/stats".into(), empty_body(), None, op)
             .await?;
         json_body(response, op).await
     }

@@ -22,6 +22,7 @@ pub mod service;
 pub mod shell;
 mod table;
 pub mod tag;
+pub mod top;
 pub mod up;
 pub mod vm;
 pub mod vm_ops;

@@ -60,6 +60,8 @@ pub enum VmCommand {
     Cp(super::cp::CpArgs),
     /// Interactive shell in a VM (Ctrl+] leaves).
     Shell(super::shell::ShellArgs),
+    /// Live guest metrics (CPU, load, memory, disk, network), refreshed.
+    Top(super::top::TopArgs),
     /// Forward local ports to ports or sockets inside a VM.
     #[command(visible_alias = "port-forward")]
     Forward(super::forward::ForwardArgs),
@@ -254,6 +256,7 @@ impl VmCommand {
             Self::Cp(args) => args.run().await,
             Self::Shell(args) => args.run().await,
             Self::Forward(args) => args.run().await,
+            Self::Top(args) => args.run().await,
         }
     }
 }

@@ -653,7 +653,7 @@ impl Backend for DaemonBackend {
     }
 
     async fn node_stats(&self, hostname: Option<String>) -> Result<Vec<NodeStats>, ApiError> {
-        self.vm_stats(hostname.as_deref())
+        self.vm_stats(hostname.as_deref()).await
     }
 
     async fn secrets(&self) -> Result<Vec<SecretInfo>, ApiError> {

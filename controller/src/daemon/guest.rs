@@ -48,7 +48,7 @@ fn relay(hostname: &str, err: AgentClientError) -> ApiError {
 
 impl DaemonBackend {
     /// The agent of a running VM: 404 unknown, 409 paused or not running.
-    fn agent(&self, hostname: &str) -> Result<AgentClient, ApiError> {
+    pub(super) fn agent(&self, hostname: &str) -> Result<AgentClient, ApiError> {
         let vm = self.vm(hostname)?;
         match vm.status.phase {
             VmPhase::Running => {}

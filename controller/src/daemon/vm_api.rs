@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use slicer_api::server::ApiError;
 use slicer_api::types::{
-    AgentHealth, CreateNodeResponse, EgressRules, LogsQuery, LogsResponse, NodeStats, TagPatch,
-    VmDescription, VmNetwork, VmShutdownQuery, VmTags, host_arch,
+    AgentHealth, CreateNodeResponse, EgressRules, GuestSnapshot, LogsQuery, LogsResponse,
+    NodeStats, TagPatch, VmDescription, VmNetwork, VmShutdownQuery, VmTags, host_arch,
 };
 
 use super::backend::{DaemonBackend, node, store_err};
@@ -23,8 +23,8 @@ const DEFAULT_LOG_LINES: usize = 20;
 const HEALTH_WAIT: Duration = Duration::from_secs(5);
 /// The tag prefix of the immutable friendly name.
 const NAME_TAG: &str = "name=";
-/// Why guest metrics are missing: the project ships no vmmeter yet.
-const NO_VMMETER: &str = "no guest metrics: slicer-vmmeter is not part of this project's images";
+/// How long one guest may take to send its metrics sample.
+const STATS_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// How long a lifecycle verb waits for the controller after writing.
 pub(super) fn lifecycle_wait(backend: &DaemonBackend) -> Duration {
@@ -266,19 +266,42 @@ impl DaemonBackend {
         }
     }
 
-    pub(super) fn vm_stats(&self, hostname: Option<&str>) -> Result<Vec<NodeStats>, ApiError> {
+    pub(super) async fn vm_stats(
+        &self,
+        hostname: Option<&str>,
+    ) -> Result<Vec<NodeStats>, ApiError> {
         let vms = match hostname {
             Some(hostname) => vec![self.vm(hostname)?],
             None => self.ctx().store.list::<Vm>().map_err(store_err)?,
         };
-        Ok(vms
-            .iter()
-            .map(|vm| NodeStats {
+        let samples = vms.iter().map(|vm| async move {
+            let (snapshot, error) = match self.guest_snapshot(&vm.meta.name).await {
+                Ok(snapshot) => (Some(snapshot), None),
+                Err(err) => (None, Some(err.body.error)),
+            };
+            NodeStats {
                 node: node(vm),
-                snapshot: None,
-                error: Some(NO_VMMETER.to_owned()),
-            })
-            .collect())
+                snapshot,
+                error,
+            }
+        });
+        Ok(futures_util::future::join_all(samples).await)
+    }
+
+    /// One metrics sample from a running VM's agent, within
+    /// [`STATS_TIMEOUT`], so one slow guest cannot stall a listing.
+    async fn guest_snapshot(&self, hostname: &str) -> Result<GuestSnapshot, ApiError> {
+        let agent = self.agent(hostname)?;
+        match tokio::time::timeout(STATS_TIMEOUT, agent.stats()).await {
+            Ok(Ok(snapshot)) => Ok(snapshot),
+            Ok(Err(err)) => Err(ApiError::agent(format!(
+                "agent of vm {hostname}: {}",
+                crate::lifecycle::error_chain(&err)
+            ))),
+            Err(_) => Err(ApiError::agent(format!(
+                "agent of vm {hostname} sent no metrics within {STATS_TIMEOUT:?}"
+            ))),
+        }
     }
 
     /// Write `power`, then wait until the status shows `phase` (or, for
