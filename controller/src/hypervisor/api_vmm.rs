@@ -1,15 +1,20 @@
 //! What the API-driven drivers (Firecracker, Cloud Hypervisor) share
 //! besides their start-up sequence ([`super::bring_up`]): one error type
 //! that names the VMM, the VM and the value involved, the KVM requirement,
-//! and single requests on a running VM's API socket.
+//! single requests on a running VM's API socket, and the stop.
 
 use std::future::Future;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use super::accel::{Accel, AccelChoice};
 use super::api_socket::{ApiSocket, ApiSocketError};
 use super::process::ProcessError;
-use super::{HypervisorError, HypervisorKind, VmHandle};
+use super::{HypervisorError, HypervisorKind, VmHandle, run_dir};
+
+/// Timeout of one API request while stopping; a wedged VMM must not hold
+/// up the kill.
+const STOP_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Errors of a driver that controls its VMM over an HTTP API socket.
 #[derive(Debug, thiserror::Error, displaydoc::Display)]
@@ -132,4 +137,31 @@ where
             }
             .into()
         })
+}
+
+/// Stop the VMM of `handle`, run by `vmm`, and remove its `sockets` from
+/// the run directory. A running VMM is first asked over its API (each
+/// request bounded by a short timeout); `ask` sends the driver's requests
+/// and says how long the VMM then gets to exit before SIGKILL.
+pub(crate) async fn stop<F, Fut>(
+    vmm: HypervisorKind,
+    handle: &VmHandle,
+    sockets: &[&str],
+    ask: F,
+) -> Result<(), HypervisorError>
+where
+    F: FnOnce(ApiSocket) -> Fut,
+    Fut: Future<Output = Duration>,
+{
+    if handle.is_running() {
+        let api = ApiSocket::new(&handle.control_socket).with_timeout(STOP_REQUEST_TIMEOUT);
+        let grace = ask(api).await;
+        handle
+            .vmm
+            .kill_unless_exited(grace)
+            .await
+            .map_err(ApiVmmError::process(vmm, &handle.name))?;
+    }
+    run_dir::remove_sockets(&handle.run_dir, sockets);
+    Ok(())
 }

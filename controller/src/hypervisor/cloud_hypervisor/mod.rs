@@ -28,8 +28,6 @@ const KIND: HypervisorKind = HypervisorKind::CloudHypervisor;
 
 /// How long the VMM gets to exit after `vmm.shutdown` before SIGKILL.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-/// Timeout of one API request while stopping.
-const STOP_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// File names inside a Cloud Hypervisor VM's run directory.
 mod files {
@@ -172,8 +170,7 @@ impl Hypervisor for CloudHypervisorDriver {
     }
 
     async fn kill(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
-        if handle.is_running() {
-            let api = ApiSocket::new(&handle.control_socket).with_timeout(STOP_REQUEST_TIMEOUT);
+        api_vmm::stop(KIND, handle, SOCKETS, |api| async move {
             // vm.shutdown stops the guest at once; vmm.shutdown then ends
             // the process, which vm.shutdown alone leaves running.
             if let Err(err) = api.put_empty(paths::VM_SHUTDOWN).await {
@@ -182,14 +179,9 @@ impl Hypervisor for CloudHypervisorDriver {
             if let Err(err) = api.put_empty(paths::VMM_SHUTDOWN).await {
                 tracing::debug!(vm = %handle.name, error = %err, "vmm.shutdown failed");
             }
-            handle
-                .vmm
-                .kill_unless_exited(self.shutdown_grace)
-                .await
-                .map_err(ApiVmmError::process(KIND, &handle.name))?;
-        }
-        run_dir::remove_sockets(&handle.run_dir, SOCKETS);
-        Ok(())
+            self.shutdown_grace
+        })
+        .await
     }
 
     async fn pause(&self, handle: &VmHandle) -> Result<(), HypervisorError> {

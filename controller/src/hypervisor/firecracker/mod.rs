@@ -35,9 +35,6 @@ const KIND: HypervisorKind = HypervisorKind::Firecracker;
 
 /// How long a guest gets to react to Ctrl-Alt-Del before SIGKILL.
 const CTRL_ALT_DEL_GRACE: Duration = Duration::from_secs(3);
-/// Timeout of one API request while stopping; a wedged VMM must not hold
-/// up the kill.
-const STOP_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// File names inside a Firecracker VM's run directory.
 mod files {
@@ -307,22 +304,16 @@ impl Hypervisor for FirecrackerDriver {
     }
 
     async fn kill(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
-        if handle.is_running() {
-            let api = ApiSocket::new(&handle.control_socket).with_timeout(STOP_REQUEST_TIMEOUT);
-            let grace = match action(&api, ActionType::SendCtrlAltDel).await {
+        api_vmm::stop(KIND, handle, SOCKETS, |api| async move {
+            match action(&api, ActionType::SendCtrlAltDel).await {
                 Ok(()) => self.ctrl_alt_del_grace,
                 Err(err) => {
                     tracing::debug!(vm = %handle.name, error = %err, "ctrl-alt-del failed; killing firecracker");
                     Duration::ZERO
                 }
-            };
-            handle
-                .vmm
-                .kill_unless_exited(grace)
-                .await
-                .map_err(ApiVmmError::process(KIND, &handle.name))?;
-        }
-        run_dir::remove_sockets(&handle.run_dir, SOCKETS);
+            }
+        })
+        .await?;
         if let Some((jail, _)) = self.jail(&handle.name) {
             jail.remove();
         }
