@@ -55,7 +55,7 @@ pub enum ApiVmmError {
         vm: String,
         /// The failed request.
         #[source]
-        source: ApiSocketError,
+        source: Box<ApiSocketError>,
     },
     /// cannot run the {vmm} process of vm {vm}
     Process {
@@ -133,7 +133,7 @@ where
             ApiVmmError::Api {
                 vmm,
                 vm: handle.name.clone(),
-                source,
+                source: Box::new(source),
             }
             .into()
         })
