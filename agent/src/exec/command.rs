@@ -6,12 +6,9 @@ use std::process::Stdio;
 
 use slicer_api::types::ExecQuery;
 
+use super::login::Login;
 use super::session;
-use super::users::{User, lookup_uid};
 use crate::error::AgentError;
-
-/// `PATH` given to every command.
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// A command validated and ready to spawn.
 #[derive(Debug)]
@@ -59,17 +56,7 @@ pub fn prepare(
     if query.cmd.is_empty() {
         return Err(AgentError::BadQuery("cmd is required".into()));
     }
-    let uid = query.uid.unwrap_or(0);
-    let user: User = lookup_uid(passwd, uid).ok_or(AgentError::UnknownUid(uid))?;
-    let gid = query.gid.unwrap_or(user.gid);
-    let cwd = match &query.cwd {
-        Some(cwd) => PathBuf::from(cwd),
-        None if Path::new(&user.home).is_dir() => PathBuf::from(&user.home),
-        None => PathBuf::from("/"),
-    };
-    if !cwd.is_dir() {
-        return Err(AgentError::BadCwd(cwd));
-    }
+    let login = Login::resolve(passwd, query.uid, query.gid, query.cwd.as_deref())?;
     let mut env = Vec::with_capacity(query.env.len());
     for item in &query.env {
         match item.split_once('=') {
@@ -94,17 +81,9 @@ pub fn prepare(
             (query.cmd.clone(), command)
         }
     };
+    login.apply(&mut command, &login.user.shell);
     command
-        .env_clear()
-        .env("PATH", DEFAULT_PATH)
-        .env("HOME", &user.home)
-        .env("USER", &user.name)
-        .env("LOGNAME", &user.name)
-        .env("SHELL", &user.shell)
         .envs(env)
-        .current_dir(&cwd)
-        .uid(uid)
-        .gid(gid)
         .stdin(if with_stdin {
             Stdio::piped()
         } else {
@@ -132,8 +111,8 @@ pub fn prepare(
     Ok(PreparedCommand {
         command,
         program,
-        cwd,
-        uid,
+        cwd: login.cwd,
+        uid: login.uid,
     })
 }
 

@@ -6,6 +6,7 @@ pub mod background;
 pub mod budget;
 pub mod children;
 pub mod command;
+pub mod login;
 pub mod output;
 pub mod pty;
 pub mod ring;

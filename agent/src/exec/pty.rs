@@ -2,7 +2,7 @@
 //! with the PTY as its controlling terminal, for the shell endpoint.
 
 use std::os::fd::{AsFd, OwnedFd};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
@@ -11,12 +11,9 @@ use slicer_api::types::ShellQuery;
 use tokio::io::unix::AsyncFd;
 
 use super::children;
+use super::login::Login;
 use super::session;
-use super::users::lookup_uid;
 use crate::error::AgentError;
-
-/// `PATH` given to shells.
-const SHELL_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 /// Shell used when neither the query nor passwd names one that exists.
 const FALLBACK_SHELL: &str = "/bin/sh";
 /// Size until the client sends a window-size frame.
@@ -115,20 +112,10 @@ fn set_flag(fd: impl AsFd, cloexec: bool, nonblock: bool) -> std::io::Result<()>
 
 /// Start the shell `query` asks for on a new PTY.
 pub fn spawn_shell(query: &ShellQuery, passwd: &Path) -> Result<PtyShell, AgentError> {
-    let uid = query.uid.unwrap_or(0);
-    let user = lookup_uid(passwd, uid).ok_or(AgentError::UnknownUid(uid))?;
-    let gid = query.gid.unwrap_or(user.gid);
-    let cwd = match &query.cwd {
-        Some(cwd) => PathBuf::from(cwd),
-        None if Path::new(&user.home).is_dir() => PathBuf::from(&user.home),
-        None => PathBuf::from("/"),
-    };
-    if !cwd.is_dir() {
-        return Err(AgentError::BadCwd(cwd));
-    }
+    let login = Login::resolve(passwd, query.uid, query.gid, query.cwd.as_deref())?;
     let shell = match query.shell.as_deref() {
         Some(shell) if !shell.is_empty() => shell.to_owned(),
-        _ if Path::new(&user.shell).is_file() => user.shell.clone(),
+        _ if Path::new(&login.user.shell).is_file() => login.user.shell.clone(),
         _ => FALLBACK_SHELL.to_owned(),
     };
     let size = Winsize {
@@ -146,17 +133,9 @@ pub fn spawn_shell(query: &ShellQuery, passwd: &Path) -> Result<PtyShell, AgentE
     set_flag(&pty.slave, true, false).map_err(slave_io)?;
     let stdio = |fd: &OwnedFd| fd.try_clone().map(Stdio::from).map_err(slave_io);
     let mut command = tokio::process::Command::new(&shell);
+    login.apply(&mut command, &shell);
     command
-        .env_clear()
-        .env("PATH", SHELL_PATH)
-        .env("HOME", &user.home)
-        .env("USER", &user.name)
-        .env("LOGNAME", &user.name)
-        .env("SHELL", &shell)
         .env("TERM", "xterm-256color")
-        .current_dir(&cwd)
-        .uid(uid)
-        .gid(gid)
         .stdin(stdio(&pty.slave)?)
         .stdout(stdio(&pty.slave)?)
         .stderr(stdio(&pty.slave)?)

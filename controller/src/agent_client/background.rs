@@ -10,7 +10,7 @@ use slicer_api::types::{
     ExecReapResponse, ExecStarted, ExecWaitQuery, ExecWaitResult,
 };
 
-use super::body::{empty_body, full_body};
+use super::body::empty_body;
 use super::client::{AgentClient, json_body, with_query};
 use super::error::AgentClientError;
 use super::exec_stream::ExecStream;
@@ -73,12 +73,8 @@ impl AgentClient {
         exec_id: &str,
         query: &ExecLogsQuery,
     ) -> Result<ExecStream, AgentClientError> {
-        let op = "GET /v1/exec/{id}/logs";
-        let uri = with_query(&exec_path(exec_id, "/logs"), query, op)?;
-        let response = self
-            .call_streaming(Method::GET, uri, empty_body(), None, op)
-            .await?;
-        Ok(ExecStream::for_operation(response.into_body(), op))
+        let body = self.exec_logs_body(exec_id, query).await?;
+        Ok(ExecStream::for_operation(body, "GET /v1/exec/{id}/logs"))
     }
 
     /// The raw NDJSON body of [`Self::exec_logs`], for relaying it unchanged.
@@ -103,18 +99,8 @@ impl AgentClient {
         request: &ExecKillRequest,
     ) -> Result<ExecKillResponse, AgentClientError> {
         let op = "POST /v1/exec/{id}/kill";
-        let body = serde_json::to_vec(request).map_err(|source| AgentClientError::Decode {
-            operation: op.into(),
-            source,
-        })?;
         let response = self
-            .call(
-                Method::POST,
-                exec_path(exec_id, "/kill"),
-                full_body(body),
-                Some("application/json"),
-                op,
-            )
+            .call_json(Method::POST, exec_path(exec_id, "/kill"), request, op)
             .await?;
         json_body(response, op).await
     }

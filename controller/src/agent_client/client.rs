@@ -185,18 +185,8 @@ impl AgentClient {
         request: &ProvisionRequest,
     ) -> Result<ProvisionResponse, AgentClientError> {
         let op = "POST /v1/provision";
-        let body = serde_json::to_vec(request).map_err(|source| AgentClientError::Decode {
-            operation: op.into(),
-            source,
-        })?;
         let response = self
-            .call(
-                Method::POST,
-                "/v1/provision".into(),
-                full_body(body),
-                Some("application/json"),
-                op,
-            )
+            .call_json(Method::POST, "/v1/provision".into(), request, op)
             .await?;
         json_body(response, op).await
     }
@@ -235,6 +225,22 @@ impl AgentClient {
         }
     }
 
+    /// [`Self::call`] with `value` sent as a JSON body.
+    pub(super) async fn call_json<B: Serialize + ?Sized>(
+        &self,
+        method: Method,
+        uri: String,
+        value: &B,
+        op: &str,
+    ) -> Result<Response<Incoming>, AgentClientError> {
+        let body = serde_json::to_vec(value).map_err(|source| AgentClientError::Encode {
+            operation: op.into(),
+            source,
+        })?;
+        self.call(method, uri, full_body(body), Some("application/json"), op)
+            .await
+    }
+
     /// Send a request and return once the response head arrives; the body
     /// may stream for as long as the agent keeps it open.
     pub(super) async fn call_streaming(
@@ -245,38 +251,65 @@ impl AgentClient {
         content_type: Option<&str>,
         op: &str,
     ) -> Result<Response<Incoming>, AgentClientError> {
-        let stream = vsock::connect(&self.socket, self.port, CONNECT_TIMEOUT).await?;
-        let http_err = |source| AgentClientError::Http {
-            socket: self.socket.clone(),
-            operation: op.into(),
-            source,
-        };
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(http_err)?;
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "agent connection ended with an error");
-            }
-        });
-        let mut request = Request::builder()
-            .method(method)
-            .uri(uri)
-            .header(header::HOST, "slicer-agent");
+        let mut request = request(method, &uri);
         if let Some(content_type) = content_type {
             request = request.header(header::CONTENT_TYPE, content_type);
         }
-        let request = request.body(body).map_err(|err| AgentClientError::Body {
-            operation: op.into(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, err),
-        })?;
-        let response = sender.send_request(request).await.map_err(http_err)?;
+        let response = self.send(request, body, op).await?;
         if response.status().is_success() {
             Ok(response)
         } else {
             Err(agent_error(response, op).await)
         }
     }
+
+    /// Send `request` with `body` on a new connection to the agent and
+    /// return the response head, whatever its status. The connection runs
+    /// with upgrades enabled, so [`Self::upgrade`] can take it over.
+    pub(super) async fn send(
+        &self,
+        request: http::request::Builder,
+        body: RequestBody,
+        op: &str,
+    ) -> Result<Response<Incoming>, AgentClientError> {
+        let stream = vsock::connect(&self.socket, self.port, CONNECT_TIMEOUT).await?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(self.http_error(op))?;
+        tokio::spawn(async move {
+            if let Err(err) = connection.with_upgrades().await {
+                tracing::debug!(error = %err, "agent connection ended with an error");
+            }
+        });
+        let request = request.body(body).map_err(|err| AgentClientError::Body {
+            operation: op.into(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidInput, err),
+        })?;
+        sender
+            .send_request(request)
+            .await
+            .map_err(self.http_error(op))
+    }
+
+    /// The error of a failed HTTP exchange during `op`.
+    pub(super) fn http_error<'a>(
+        &'a self,
+        op: &'a str,
+    ) -> impl Fn(hyper::Error) -> AgentClientError + 'a {
+        move |source| AgentClientError::Http {
+            socket: self.socket.clone(),
+            operation: op.into(),
+            source,
+        }
+    }
+}
+
+/// A request to the agent for `uri`, before its body.
+pub(super) fn request(method: Method, uri: &str) -> http::request::Builder {
+    Request::builder()
+        .method(method)
+        .uri(uri)
+        .header(header::HOST, "slicer-agent")
 }
 
 pub(super) fn with_query<Q: Serialize>(

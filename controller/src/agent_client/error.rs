@@ -36,6 +36,14 @@ pub enum AgentClientError {
         #[source]
         source: serde_json::Error,
     },
+    /// cannot encode the request body of {operation}
+    Encode {
+        /// What we asked.
+        operation: String,
+        /// The encoding error.
+        #[source]
+        source: serde_json::Error,
+    },
     /// cannot read the agent's answer to {operation}
     Body {
         /// What we asked.

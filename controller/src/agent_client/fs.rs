@@ -3,7 +3,7 @@
 use http::Method;
 use slicer_api::types::{FsEntry, FsMkdirRequest, FsPathQuery, FsRemoveQuery, FsWatchQuery};
 
-use super::body::{empty_body, full_body};
+use super::body::empty_body;
 use super::client::{AgentClient, drain, json_body, with_query};
 use super::error::AgentClientError;
 use super::watch_stream::WatchStream;
@@ -31,18 +31,8 @@ impl AgentClient {
     /// Create a directory.
     pub async fn fs_mkdir(&self, request: &FsMkdirRequest) -> Result<(), AgentClientError> {
         let op = "POST /v1/fs/mkdir";
-        let body = serde_json::to_vec(request).map_err(|source| AgentClientError::Decode {
-            operation: op.into(),
-            source,
-        })?;
         let response = self
-            .call(
-                Method::POST,
-                "/v1/fs/mkdir".into(),
-                full_body(body),
-                Some("application/json"),
-                op,
-            )
+            .call_json(Method::POST, "/v1/fs/mkdir".into(), request, op)
             .await?;
         drain(response, op).await
     }
@@ -64,12 +54,7 @@ impl AgentClient {
     /// Watch paths; events arrive as they are sent, until the watch ends
     /// (one_shot, max_events, timeout) or the stream is dropped.
     pub async fn fs_watch(&self, query: &FsWatchQuery) -> Result<WatchStream, AgentClientError> {
-        let op = "GET /v1/fs/watch";
-        let uri = with_query("/v1/fs/watch", query, op)?;
-        let response = self
-            .call_streaming(Method::GET, uri, empty_body(), None, op)
-            .await?;
-        Ok(WatchStream::new(response.into_body()))
+        Ok(WatchStream::new(self.fs_watch_body(query).await?))
     }
 
     /// The raw `text/event-stream` body of [`Self::fs_watch`], for relaying

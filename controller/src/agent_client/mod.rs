@@ -11,6 +11,7 @@ mod client;
 mod error;
 mod exec_stream;
 mod fs;
+mod lines;
 mod shell_codec;
 mod upgrade;
 mod watch_stream;

@@ -1,7 +1,7 @@
 //! [`AgentClient::upgrade`]: switch an agent connection to a raw byte
 //! stream (HTTP/1.1 upgrade), and the shell and forward calls built on it.
 
-use http::{Method, Request, StatusCode, header};
+use http::{Method, StatusCode, header};
 use hyper_util::rt::TokioIo;
 use slicer_api::types::{
     FORWARD_UPGRADE_PROTOCOL, FORWARD_UPSTREAM_HEADER, ForwardTarget, SHELL_UPGRADE_PROTOCOL,
@@ -10,10 +10,9 @@ use slicer_api::types::{
 use tokio_util::codec::Framed;
 
 use super::body::empty_body;
-use super::client::{AgentClient, CONNECT_TIMEOUT, agent_error, with_query};
+use super::client::{AgentClient, agent_error, request, with_query};
 use super::error::AgentClientError;
 use super::shell_codec::ShellCodec;
-use crate::vsock;
 
 /// A raw, bidirectional byte stream to the agent after an upgrade.
 pub type AgentStream = TokioIo<hyper::upgrade::Upgraded>;
@@ -33,40 +32,19 @@ impl AgentClient {
         headers: &[(&str, &str)],
     ) -> Result<AgentStream, AgentClientError> {
         let op = format!("GET {} (upgrade {protocol})", path_only(path_and_query));
-        let stream = vsock::connect(&self.socket, self.port, CONNECT_TIMEOUT).await?;
-        let http_err = |source| AgentClientError::Http {
-            socket: self.socket.clone(),
-            operation: op.clone(),
-            source,
-        };
-        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(http_err)?;
-        tokio::spawn(async move {
-            if let Err(err) = connection.with_upgrades().await {
-                tracing::debug!(error = %err, "agent upgrade connection ended with an error");
-            }
-        });
-        let mut request = Request::builder()
-            .method(Method::GET)
-            .uri(path_and_query)
-            .header(header::HOST, "slicer-agent")
+        let mut request = request(Method::GET, path_and_query)
             .header(header::CONNECTION, "upgrade")
             .header(header::UPGRADE, protocol);
         for (name, value) in headers {
             request = request.header(*name, *value);
         }
-        let request = request
-            .body(empty_body())
-            .map_err(|err| AgentClientError::Body {
-                operation: op.clone(),
-                source: std::io::Error::new(std::io::ErrorKind::InvalidInput, err),
-            })?;
-        let response = sender.send_request(request).await.map_err(http_err)?;
+        let response = self.send(request, empty_body(), &op).await?;
         if response.status() != StatusCode::SWITCHING_PROTOCOLS {
             return Err(agent_error(response, &op).await);
         }
-        let upgraded = hyper::upgrade::on(response).await.map_err(http_err)?;
+        let upgraded = hyper::upgrade::on(response)
+            .await
+            .map_err(self.http_error(&op))?;
         Ok(TokioIo::new(upgraded))
     }
 

@@ -1,35 +1,20 @@
 //! [`WatchStream`]: the server-sent events of an fs watch, decoded into
 //! [`FsWatchEvent`]s as they arrive. Heartbeat comments are skipped.
 
-use futures_util::{StreamExt, TryStreamExt};
-use http_body_util::BodyDataStream;
 use hyper::body::Incoming;
 use slicer_api::types::FsWatchEvent;
-use tokio_util::codec::{FramedRead, LinesCodec};
-use tokio_util::io::StreamReader;
 
 use super::error::AgentClientError;
+use super::lines::BodyLines;
 
 /// Longest SSE line accepted.
 const MAX_LINE_LEN: usize = 1024 * 1024;
 const OPERATION: &str = "GET /v1/fs/watch";
 
-type Lines = FramedRead<
-    StreamReader<
-        futures_util::stream::MapErr<BodyDataStream<Incoming>, fn(hyper::Error) -> std::io::Error>,
-        bytes::Bytes,
-    >,
-    LinesCodec,
->;
-
 /// The events of one watch.
 #[derive(Debug)]
 pub struct WatchStream {
-    lines: Lines,
-}
-
-fn to_io(err: hyper::Error) -> std::io::Error {
-    std::io::Error::other(err)
+    lines: BodyLines,
 }
 
 /// Collects the fields of one SSE record until its blank line.
@@ -62,12 +47,8 @@ impl Record {
 
 impl WatchStream {
     pub(super) fn new(body: Incoming) -> Self {
-        let data = BodyDataStream::new(body).map_err(to_io as fn(hyper::Error) -> std::io::Error);
         Self {
-            lines: FramedRead::new(
-                StreamReader::new(data),
-                LinesCodec::new_with_max_length(MAX_LINE_LEN),
-            ),
+            lines: BodyLines::new(body, MAX_LINE_LEN, OPERATION),
         }
     }
 
@@ -75,14 +56,9 @@ impl WatchStream {
     pub async fn next_event(&mut self) -> Option<Result<FsWatchEvent, AgentClientError>> {
         let mut record = Record::default();
         loop {
-            let line = match self.lines.next().await? {
+            let line = match self.lines.next_line().await? {
                 Ok(line) => line,
-                Err(err) => {
-                    return Some(Err(AgentClientError::Body {
-                        operation: OPERATION.into(),
-                        source: std::io::Error::other(err),
-                    }));
-                }
+                Err(err) => return Some(Err(err)),
             };
             let Some((event, data)) = record.feed(line.trim_end_matches('\r')) else {
                 continue;

@@ -155,8 +155,7 @@ impl ApiSocket {
         path: &str,
         body: &B,
     ) -> Result<(), ApiSocketError> {
-        let body = self.encode(&Method::PUT, path, body)?;
-        self.send(Method::PUT, path, Some(body)).await.map(drop)
+        self.send_json(Method::PUT, path, body).await
     }
 
     /// `PUT path` without a body (Cloud Hypervisor's action endpoints).
@@ -170,8 +169,7 @@ impl ApiSocket {
         path: &str,
         body: &B,
     ) -> Result<(), ApiSocketError> {
-        let body = self.encode(&Method::PATCH, path, body)?;
-        self.send(Method::PATCH, path, Some(body)).await.map(drop)
+        self.send_json(Method::PATCH, path, body).await
     }
 
     /// `GET path` and decode the JSON answer.
@@ -222,20 +220,22 @@ impl ApiSocket {
         }
     }
 
-    fn encode<B: Serialize + ?Sized>(
+    /// Send `body` as JSON with `method`; the answer body is ignored.
+    async fn send_json<B: Serialize + ?Sized>(
         &self,
-        method: &Method,
+        method: Method,
         path: &str,
         body: &B,
-    ) -> Result<Bytes, ApiSocketError> {
-        serde_json::to_vec(body)
+    ) -> Result<(), ApiSocketError> {
+        let body = serde_json::to_vec(body)
             .map(Bytes::from)
             .map_err(|source| ApiSocketError::Encode {
                 socket: self.socket.clone(),
                 method: method.clone(),
                 path: path.to_owned(),
                 source: Box::new(source),
-            })
+            })?;
+        self.send(method, path, Some(body)).await.map(drop)
     }
 
     /// Send one request and return the body of a successful answer.

@@ -8,6 +8,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use super::api_socket::{ApiSocket, ApiSocketError};
+use super::api_vmm::ApiVmmError;
 use super::process::log_tail;
 use super::{Hypervisor, HypervisorError, VmHandle};
 
@@ -16,15 +17,13 @@ pub(crate) const STARTUP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Bring up the VMM of `handle`: poll `ready_path`, then run `steps`.
 ///
-/// `log` is the file with the VMM's output; `failed` turns the tail of
-/// that log and the failed request into the driver's error.
+/// `log` is the file with the VMM's output, whose tail a failure reports.
 pub(crate) async fn bring_up<H, F, Fut>(
     driver: &H,
     handle: &VmHandle,
     ready_path: &str,
     log: &Path,
     steps: F,
-    failed: impl FnOnce(String, ApiSocketError) -> HypervisorError,
 ) -> Result<(), HypervisorError>
 where
     H: Hypervisor + ?Sized,
@@ -40,9 +39,15 @@ where
         Err(err) => Err(err),
     };
     if let Err(source) = result {
-        let tail = log_tail(log);
+        let log_tail = log_tail(log);
         driver.kill(handle).await?;
-        return Err(failed(tail, source));
+        return Err(ApiVmmError::Start {
+            vmm: driver.kind(),
+            vm: handle.name.clone(),
+            log_tail,
+            source: Box::new(source),
+        }
+        .into());
     }
     handle.save()?;
     Ok(())

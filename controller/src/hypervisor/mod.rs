@@ -8,6 +8,7 @@
 
 pub mod accel;
 pub mod api_socket;
+mod api_vmm;
 pub mod binary;
 mod bring_up;
 pub mod choice;
@@ -27,6 +28,7 @@ pub mod tsc;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+pub use api_vmm::ApiVmmError;
 use async_trait::async_trait;
 pub use handle::{HANDLE_FILE, HandleError, VmHandle};
 pub use probe::VmProbe;
@@ -92,8 +94,14 @@ pub enum HypervisorError {
     Handle(#[from] HandleError),
     /// firecracker driver failed
     Firecracker(#[from] firecracker::FirecrackerError),
-    /// cloud hypervisor driver failed
-    CloudHypervisor(#[from] cloud_hypervisor::CloudHypervisorError),
+    /// {vmm} driver failed
+    ApiVmm {
+        /// The driver.
+        vmm: HypervisorKind,
+        /// What failed.
+        #[source]
+        source: ApiVmmError,
+    },
     /// cannot prepare run directory {path}
     RunDir {
         /// The run directory.
@@ -117,6 +125,15 @@ pub enum HypervisorError {
         /// What it was asked to do.
         operation: &'static str,
     },
+}
+
+impl From<ApiVmmError> for HypervisorError {
+    fn from(source: ApiVmmError) -> Self {
+        Self::ApiVmm {
+            vmm: source.vmm(),
+            source,
+        }
+    }
 }
 
 /// A hypervisor driver: launches VMMs and controls them.

@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 /// How often exit waits look at the process.
 const EXIT_POLL_INTERVAL: Duration = Duration::from_millis(10);
+/// How long a SIGKILLed process gets to disappear.
+const KILL_WAIT: Duration = Duration::from_secs(5);
 
 /// Errors of process supervision.
 #[derive(Debug, thiserror::Error, displaydoc::Display)]
@@ -205,9 +207,15 @@ impl ProcessRecord {
     /// SIGTERM, then SIGKILL if it is still running after `grace`.
     pub async fn terminate(&self, grace: Duration) -> Result<(), ProcessError> {
         self.signal(Signal::SIGTERM)?;
+        self.kill_unless_exited(grace).await
+    }
+
+    /// Give a process that was asked to stop `grace` to exit, then SIGKILL
+    /// it and wait for that.
+    pub async fn kill_unless_exited(&self, grace: Duration) -> Result<(), ProcessError> {
         if !self.wait_exit(grace).await {
             self.signal(Signal::SIGKILL)?;
-            self.wait_exit(Duration::from_secs(5)).await;
+            self.wait_exit(KILL_WAIT).await;
         }
         Ok(())
     }

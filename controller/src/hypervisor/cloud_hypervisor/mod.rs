@@ -12,21 +12,22 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use nix::sys::signal::Signal;
 
 use self::api::{RestoreConfig, VmSnapshotConfig, VmmPingResponse, paths};
-use super::accel::{Accel, AccelChoice};
+use super::accel::AccelChoice;
 use super::api_socket::{ApiSocket, ApiSocketError};
+use super::api_vmm::{self, ApiVmmError};
+use super::bring_up::bring_up;
 use super::process::ProcessRecord;
 use super::{Capabilities, Hypervisor, HypervisorError, HypervisorKind, VmHandle, VmSpec, run_dir};
 
 /// Cloud Hypervisor binary name looked up on `PATH`.
 pub const CLOUD_HYPERVISOR_BINARY: &str = "cloud-hypervisor";
 
+const KIND: HypervisorKind = HypervisorKind::CloudHypervisor;
+
 /// How long the VMM gets to exit after `vmm.shutdown` before SIGKILL.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
-/// Timeout of one API request while stopping.
-const STOP_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// File names inside a Cloud Hypervisor VM's run directory.
 mod files {
@@ -38,37 +39,6 @@ mod files {
 /// Sockets removed before a start and after a kill.
 const SOCKETS: &[&str] = &[files::API_SOCKET, files::HYBRID_VSOCK_SOCKET];
 
-/// Errors of the Cloud Hypervisor driver.
-#[derive(Debug, thiserror::Error, displaydoc::Display)]
-pub enum CloudHypervisorError {
-    /// cannot find {binary} in {searched}
-    BinaryNotFound {
-        /// The program looked for.
-        binary: String,
-        /// The directories searched.
-        searched: String,
-    },
-    /// cloud-hypervisor needs a usable /dev/kvm: {reason}
-    NoKvm {
-        /// Why KVM is not usable.
-        reason: String,
-    },
-    /// cloud-hypervisor for vm {vm} did not start; its output ends: {log_tail}
-    Start {
-        /// The VM.
-        vm: String,
-        /// Last lines of the VMM's output.
-        log_tail: String,
-        /// What failed.
-        #[source]
-        source: Box<ApiSocketError>,
-    },
-    /// cloud-hypervisor api request failed
-    Api(#[from] ApiSocketError),
-    /// process error
-    Process(#[from] super::process::ProcessError),
-}
-
 /// The Cloud Hypervisor driver and the host facts it launches with.
 #[derive(Debug, Clone)]
 pub struct CloudHypervisorDriver {
@@ -79,12 +49,8 @@ pub struct CloudHypervisorDriver {
 
 impl CloudHypervisorDriver {
     /// A driver running `binary`. `accel` must be KVM.
-    pub fn new(binary: PathBuf, accel: &AccelChoice) -> Result<Self, CloudHypervisorError> {
-        if accel.accel != Accel::Kvm {
-            return Err(CloudHypervisorError::NoKvm {
-                reason: accel.reason.clone(),
-            });
-        }
+    pub fn new(binary: PathBuf, accel: &AccelChoice) -> Result<Self, ApiVmmError> {
+        api_vmm::require_kvm(KIND, accel)?;
         Ok(Self {
             binary,
             kvm_reason: accel.reason.clone(),
@@ -93,17 +59,8 @@ impl CloudHypervisorDriver {
     }
 
     /// Find Cloud Hypervisor in `search_dirs` and check that KVM works.
-    pub fn detect_with(
-        search_dirs: &[PathBuf],
-        accel: &AccelChoice,
-    ) -> Result<Self, CloudHypervisorError> {
-        let binary =
-            super::binary::find_in(CLOUD_HYPERVISOR_BINARY, search_dirs).ok_or_else(|| {
-                CloudHypervisorError::BinaryNotFound {
-                    binary: CLOUD_HYPERVISOR_BINARY.to_owned(),
-                    searched: super::binary::display_dirs(search_dirs),
-                }
-            })?;
+    pub fn detect_with(search_dirs: &[PathBuf], accel: &AccelChoice) -> Result<Self, ApiVmmError> {
+        let binary = api_vmm::find_binary(KIND, CLOUD_HYPERVISOR_BINARY, search_dirs)?;
         Self::new(binary, accel)
     }
 
@@ -123,10 +80,10 @@ impl CloudHypervisorDriver {
         socket_arg.push(&api);
         let args = [std::ffi::OsString::from("--api-socket"), socket_arg];
         let vmm = ProcessRecord::spawn(&self.binary, &args, &spec.run_dir.join(files::LOG))
-            .map_err(CloudHypervisorError::from)?;
+            .map_err(ApiVmmError::process(KIND, &spec.name))?;
         Ok(VmHandle {
             name: spec.name.clone(),
-            kind: HypervisorKind::CloudHypervisor,
+            kind: KIND,
             vmm,
             sidecars: Vec::new(),
             vsock_socket: spec.run_dir.join(files::HYBRID_VSOCK_SOCKET),
@@ -154,9 +111,8 @@ impl CloudHypervisorDriver {
     }
 }
 
-/// Start-up of a spawned Cloud Hypervisor: readiness is `vmm.ping`, and
-/// its log says why it failed.
-async fn bring_up<F, Fut>(
+/// Readiness is `vmm.ping`, and the VMM's log says why a start failed.
+async fn start_up<F, Fut>(
     driver: &CloudHypervisorDriver,
     handle: &VmHandle,
     steps: F,
@@ -166,31 +122,11 @@ where
     Fut: std::future::Future<Output = Result<(), ApiSocketError>>,
 {
     let log = handle.run_dir.join(files::LOG);
-    let vm = handle.name.clone();
-    super::bring_up::bring_up(
-        driver,
-        handle,
-        paths::VMM_PING,
-        &log,
-        steps,
-        |log_tail, source| {
-            CloudHypervisorError::Start {
-                vm,
-                log_tail,
-                source: Box::new(source),
-            }
-            .into()
-        },
-    )
-    .await
+    bring_up(driver, handle, paths::VMM_PING, &log, steps).await
 }
 
-async fn put_empty(handle: &VmHandle, path: &str) -> Result<(), HypervisorError> {
-    ApiSocket::new(&handle.control_socket)
-        .put_empty(path)
-        .await
-        .map_err(CloudHypervisorError::from)?;
-    Ok(())
+async fn put_empty(handle: &VmHandle, path: &'static str) -> Result<(), HypervisorError> {
+    api_vmm::request(KIND, handle, |api| async move { api.put_empty(path).await }).await
 }
 
 /// `file:///dir`, the URL form Cloud Hypervisor takes for snapshot
@@ -202,7 +138,7 @@ fn file_url(dir: &Path) -> String {
 #[async_trait]
 impl Hypervisor for CloudHypervisorDriver {
     fn kind(&self) -> HypervisorKind {
-        HypervisorKind::CloudHypervisor
+        KIND
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -229,13 +165,12 @@ impl Hypervisor for CloudHypervisorDriver {
             self.configure(&api, spec, &vsock).await?;
             self.start(&api).await
         };
-        bring_up(self, &handle, steps).await?;
+        start_up(self, &handle, steps).await?;
         Ok(handle)
     }
 
     async fn kill(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
-        if handle.is_running() {
-            let api = ApiSocket::new(&handle.control_socket).with_timeout(STOP_REQUEST_TIMEOUT);
+        api_vmm::stop(KIND, handle, SOCKETS, |api| async move {
             // vm.shutdown stops the guest at once; vmm.shutdown then ends
             // the process, which vm.shutdown alone leaves running.
             if let Err(err) = api.put_empty(paths::VM_SHUTDOWN).await {
@@ -244,16 +179,9 @@ impl Hypervisor for CloudHypervisorDriver {
             if let Err(err) = api.put_empty(paths::VMM_SHUTDOWN).await {
                 tracing::debug!(vm = %handle.name, error = %err, "vmm.shutdown failed");
             }
-            if !handle.wait_exit(self.shutdown_grace).await {
-                handle
-                    .vmm
-                    .signal(Signal::SIGKILL)
-                    .map_err(CloudHypervisorError::from)?;
-                handle.wait_exit(Duration::from_secs(5)).await;
-            }
-        }
-        run_dir::remove_sockets(&handle.run_dir, SOCKETS);
-        Ok(())
+            self.shutdown_grace
+        })
+        .await
     }
 
     async fn pause(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
@@ -265,11 +193,10 @@ impl Hypervisor for CloudHypervisorDriver {
     }
 
     async fn ping(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
-        ApiSocket::new(&handle.control_socket)
-            .get::<VmmPingResponse>(paths::VMM_PING)
-            .await
-            .map_err(CloudHypervisorError::from)?;
-        Ok(())
+        api_vmm::request(KIND, handle, |api| async move {
+            api.get::<VmmPingResponse>(paths::VMM_PING).await.map(drop)
+        })
+        .await
     }
 
     async fn snapshot(&self, handle: &VmHandle, dir: &Path) -> Result<(), HypervisorError> {
@@ -277,11 +204,10 @@ impl Hypervisor for CloudHypervisorDriver {
         let config = VmSnapshotConfig {
             destination_url: file_url(dir),
         };
-        ApiSocket::new(&handle.control_socket)
-            .put(paths::VM_SNAPSHOT, &config)
-            .await
-            .map_err(CloudHypervisorError::from)?;
-        Ok(())
+        api_vmm::request(KIND, handle, |api| async move {
+            api.put(paths::VM_SNAPSHOT, &config).await
+        })
+        .await
     }
 
     async fn restore(&self, spec: &VmSpec, dir: &Path) -> Result<VmHandle, HypervisorError> {
@@ -296,7 +222,7 @@ impl Hypervisor for CloudHypervisorDriver {
             api.put(paths::VM_RESTORE, &config).await?;
             api.put_empty(paths::VM_RESUME).await
         };
-        bring_up(self, &handle, steps).await?;
+        start_up(self, &handle, steps).await?;
         Ok(handle)
     }
 }

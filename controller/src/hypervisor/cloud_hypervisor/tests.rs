@@ -1,61 +1,40 @@
 //! Contract tests: the real driver code against a fake Cloud Hypervisor
 //! that validates every request against `cloud-hypervisor-api.yaml`.
 
-use std::path::Path;
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::*;
-use crate::hypervisor::VmProbe;
-use crate::hypervisor::test_utils::{self, FakeVmm, sample_spec, script, working_kvm};
+use crate::hypervisor::accel::Accel;
+use crate::hypervisor::test_utils::{ContractRig, ContractVmm, working_kvm};
 
-/// A `cloud-hypervisor` stand-in: notes that it started and idles.
-const FAKE_CLOUD_HYPERVISOR: &str = r#"[ "$1" = "--api-socket" ] || exit 2
-socket="${2#path=}"
-: > "$socket.spawned"
-exec sleep 30"#;
+const CLOUD_HYPERVISOR: ContractVmm = ContractVmm {
+    binary: CLOUD_HYPERVISOR_BINARY,
+    api_flag: "--api-socket",
+    socket_prefix: "path=",
+    socket: "ch.sock",
+    contract: "cloud-hypervisor-api.yaml",
+};
 
-fn driver(dir: &Path) -> CloudHypervisorDriver {
-    let binary = script(dir, "cloud-hypervisor", FAKE_CLOUD_HYPERVISOR);
-    CloudHypervisorDriver::new(binary, &working_kvm())
-        .unwrap()
-        .with_shutdown_grace(Duration::from_millis(100))
-}
-
-/// Serve the fake Cloud Hypervisor once the fake binary has started.
-async fn serve_when_spawned(
-    socket: &Path,
-    start: tokio::task::JoinHandle<Result<VmHandle, HypervisorError>>,
-) -> (FakeVmm, VmHandle) {
-    let marker = socket.with_extension("sock.spawned");
-    test_utils::serve_when_spawned(&marker, socket, "cloud-hypervisor-api.yaml", start).await
+fn rig() -> ContractRig<CloudHypervisorDriver> {
+    ContractRig::new(&CLOUD_HYPERVISOR, |binary| {
+        CloudHypervisorDriver::new(binary, &working_kvm())
+            .unwrap()
+            .with_shutdown_grace(Duration::from_millis(100))
+    })
 }
 
 #[tokio::test]
 async fn full_lifecycle_follows_the_cloud_hypervisor_api() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = sample_spec(&dir.path().join("run"));
-    let driver = driver(dir.path());
-    let socket = spec.run_dir.join("ch.sock");
-    let start = tokio::spawn({
-        let (driver, spec) = (driver.clone(), spec.clone());
-        async move { driver.launch(&spec).await }
-    });
-    let (fake, handle) = serve_when_spawned(&socket, start).await;
+    let rig = rig();
+    let spec = &rig.spec;
+    let (fake, handle) = rig.launch().await;
     assert_eq!(handle.kind, HypervisorKind::CloudHypervisor);
-    assert_eq!(handle.control_socket, socket);
+    assert_eq!(handle.control_socket, rig.socket());
     assert_eq!(handle.vsock_socket, spec.run_dir.join("vsock"));
     assert_eq!(VmHandle::load(&spec.run_dir).unwrap(), Some(handle.clone()));
-
-    assert_eq!(driver.probe(&handle).await, VmProbe::Running);
-    driver.pause(&handle).await.unwrap();
-    driver.resume(&handle).await.unwrap();
-    let snapshots = dir.path().join("snap");
-    driver.snapshot(&handle, &snapshots).await.unwrap();
-    driver.kill(&handle).await.unwrap();
-    assert!(!handle.is_running());
-    assert_eq!(driver.probe(&handle).await, VmProbe::Gone);
+    rig.pause_snapshot_and_kill(&handle).await;
 
     assert_eq!(fake.violations(), Vec::<String>::new());
     assert_eq!(
@@ -94,22 +73,15 @@ async fn full_lifecycle_follows_the_cloud_hypervisor_api() {
     );
     assert_eq!(
         fake.bodies("PUT", "/api/v1/vm.snapshot"),
-        [json!({"destination_url": format!("file://{}", snapshots.display())})]
+        [json!({"destination_url": format!("file://{}", rig.snapshots().display())})]
     );
 }
 
 #[tokio::test]
 async fn restore_then_resume_in_a_fresh_vmm() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = sample_spec(&dir.path().join("run"));
-    let driver = driver(dir.path());
-    let snapshots = dir.path().join("snap");
-    let start = tokio::spawn({
-        let (driver, spec, snapshots) = (driver.clone(), spec.clone(), snapshots.clone());
-        async move { driver.restore(&spec, &snapshots).await }
-    });
-    let (fake, handle) = serve_when_spawned(&spec.run_dir.join("ch.sock"), start).await;
-    driver.kill(&handle).await.unwrap();
+    let rig = rig();
+    let (fake, handle) = rig.restore().await;
+    rig.driver.kill(&handle).await.unwrap();
     assert_eq!(fake.violations(), Vec::<String>::new());
     assert_eq!(
         &fake.calls()[..3],
@@ -121,7 +93,7 @@ async fn restore_then_resume_in_a_fresh_vmm() {
     );
     assert_eq!(
         fake.bodies("PUT", "/api/v1/vm.restore"),
-        [json!({"source_url": format!("file://{}", snapshots.display())})]
+        [json!({"source_url": format!("file://{}", rig.snapshots().display())})]
     );
 }
 
@@ -136,4 +108,20 @@ fn cloud_hypervisor_refuses_a_host_without_kvm() {
         err.to_string(),
         "cloud-hypervisor needs a usable /dev/kvm: only kvm_pvm"
     );
+}
+
+#[tokio::test]
+async fn a_failed_request_names_the_vmm_and_the_vm() {
+    let rig = rig();
+    let (_fake, handle) = rig.launch().await;
+    rig.driver.kill(&handle).await.unwrap();
+    let err = rig.driver.pause(&handle).await.unwrap_err();
+    assert_eq!(err.to_string(), "cloud-hypervisor driver failed");
+    let source = std::error::Error::source(&err).unwrap();
+    assert_eq!(
+        source.to_string(),
+        "cloud-hypervisor api request for vm vm-1 failed"
+    );
+    let request = std::error::Error::source(source).unwrap().to_string();
+    assert!(request.contains("PUT /api/v1/vm.pause"), "{request}");
 }

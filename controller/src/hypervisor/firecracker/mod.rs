@@ -14,7 +14,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use nix::sys::signal::Signal;
 
 use self::api::{
     ActionType, InstanceActionInfo, InstanceInfo, MemoryBackend, MemoryBackendType,
@@ -22,19 +21,20 @@ use self::api::{
 };
 use self::config::VmmPaths;
 use self::jailer::{Jail, JailerConfig, JailerError, jail_files};
-use super::accel::{Accel, AccelChoice};
+use super::accel::AccelChoice;
 use super::api_socket::{ApiSocket, ApiSocketError};
+use super::api_vmm::{self, ApiVmmError};
+use super::bring_up::bring_up;
 use super::process::ProcessRecord;
 use super::{Capabilities, Hypervisor, HypervisorError, HypervisorKind, VmHandle, VmSpec, run_dir};
 
 /// Firecracker binary name looked up on `PATH`.
 pub const FIRECRACKER_BINARY: &str = "firecracker";
 
+const KIND: HypervisorKind = HypervisorKind::Firecracker;
+
 /// How long a guest gets to react to Ctrl-Alt-Del before SIGKILL.
 const CTRL_ALT_DEL_GRACE: Duration = Duration::from_secs(3);
-/// Timeout of one API request while stopping; a wedged VMM must not hold
-/// up the kill.
-const STOP_REQUEST_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// File names inside a Firecracker VM's run directory.
 mod files {
@@ -49,35 +49,10 @@ mod files {
 /// Sockets removed before a start and after a kill.
 const SOCKETS: &[&str] = &[files::API_SOCKET, files::HYBRID_VSOCK_SOCKET];
 
-/// Errors of the Firecracker driver.
+/// Errors of the Firecracker driver's jailer support; the errors it
+/// shares with Cloud Hypervisor are [`ApiVmmError`]s.
 #[derive(Debug, thiserror::Error, displaydoc::Display)]
 pub enum FirecrackerError {
-    /// cannot find {binary} in {searched}
-    BinaryNotFound {
-        /// The program looked for.
-        binary: String,
-        /// The directories searched.
-        searched: String,
-    },
-    /// firecracker needs a usable /dev/kvm: {reason}
-    NoKvm {
-        /// Why KVM is not usable.
-        reason: String,
-    },
-    /// firecracker for vm {vm} did not start; its output ends: {log_tail}
-    Start {
-        /// The VM.
-        vm: String,
-        /// Last lines of Firecracker's output.
-        log_tail: String,
-        /// What failed.
-        #[source]
-        source: Box<ApiSocketError>,
-    },
-    /// firecracker api request failed
-    Api(#[from] ApiSocketError),
-    /// process error
-    Process(#[from] super::process::ProcessError),
     /// cannot prepare the jail of vm {vm}
     Jail {
         /// The VM.
@@ -114,12 +89,8 @@ pub struct Spawned {
 impl FirecrackerDriver {
     /// A driver running `firecracker`. `accel` must be KVM: Firecracker has
     /// no software emulation.
-    pub fn new(firecracker: PathBuf, accel: &AccelChoice) -> Result<Self, FirecrackerError> {
-        if accel.accel != Accel::Kvm {
-            return Err(FirecrackerError::NoKvm {
-                reason: accel.reason.clone(),
-            });
-        }
+    pub fn new(firecracker: PathBuf, accel: &AccelChoice) -> Result<Self, ApiVmmError> {
+        api_vmm::require_kvm(KIND, accel)?;
         Ok(Self {
             firecracker,
             kvm_reason: accel.reason.clone(),
@@ -129,17 +100,8 @@ impl FirecrackerDriver {
     }
 
     /// Find Firecracker in `search_dirs` and check that KVM works.
-    pub fn detect_with(
-        search_dirs: &[PathBuf],
-        accel: &AccelChoice,
-    ) -> Result<Self, FirecrackerError> {
-        let firecracker =
-            super::binary::find_in(FIRECRACKER_BINARY, search_dirs).ok_or_else(|| {
-                FirecrackerError::BinaryNotFound {
-                    binary: FIRECRACKER_BINARY.to_owned(),
-                    searched: super::binary::display_dirs(search_dirs),
-                }
-            })?;
+    pub fn detect_with(search_dirs: &[PathBuf], accel: &AccelChoice) -> Result<Self, ApiVmmError> {
+        let firecracker = api_vmm::find_binary(KIND, FIRECRACKER_BINARY, search_dirs)?;
         Self::new(firecracker, accel)
     }
 
@@ -178,7 +140,7 @@ impl FirecrackerDriver {
                 let paths = config::host_paths(spec, &vsock, &log, &metrics);
                 let args = [std::ffi::OsString::from("--api-sock"), api.clone().into()];
                 let vmm = ProcessRecord::spawn(&self.firecracker, &args, &spec.console_log)
-                    .map_err(FirecrackerError::from)?;
+                    .map_err(ApiVmmError::process(KIND, &spec.name))?;
                 (vmm, paths, api, vsock)
             }
             Some((jail, jailer)) => {
@@ -190,7 +152,7 @@ impl FirecrackerDriver {
                     })?;
                 let args = jailer.args(&self.firecracker, &jail);
                 let vmm = ProcessRecord::spawn(&jailer.jailer, &args, &spec.console_log)
-                    .map_err(FirecrackerError::from)?;
+                    .map_err(ApiVmmError::process(KIND, &spec.name))?;
                 (
                     vmm,
                     paths,
@@ -201,7 +163,7 @@ impl FirecrackerDriver {
         };
         let handle = VmHandle {
             name: spec.name.clone(),
-            kind: HypervisorKind::Firecracker,
+            kind: KIND,
             vmm,
             sidecars: Vec::new(),
             vsock_socket,
@@ -274,31 +236,18 @@ impl FirecrackerDriver {
     }
 }
 
-/// Start-up of a spawned Firecracker: readiness is `GET /`, and its output
-/// (the console log) says why it failed.
-async fn bring_up<F, Fut>(
+/// Readiness is `GET /`, and Firecracker's output (the console log) says
+/// why a start failed.
+async fn start_up<F, Fut>(
     driver: &FirecrackerDriver,
     handle: &VmHandle,
     steps: F,
-    failed: impl FnOnce(String, ApiSocketError) -> HypervisorError,
 ) -> Result<(), HypervisorError>
 where
     F: FnOnce(ApiSocket) -> Fut,
     Fut: std::future::Future<Output = Result<(), ApiSocketError>>,
 {
-    let log = handle.console_log.clone();
-    super::bring_up::bring_up(driver, handle, paths::INSTANCE, &log, steps, failed).await
-}
-
-fn start_failed(spec: &VmSpec) -> impl FnOnce(String, ApiSocketError) -> HypervisorError + '_ {
-    move |log_tail, source| {
-        FirecrackerError::Start {
-            vm: spec.name.clone(),
-            log_tail,
-            source: Box::new(source),
-        }
-        .into()
-    }
+    bring_up(driver, handle, paths::INSTANCE, &handle.console_log, steps).await
 }
 
 async fn action(api: &ApiSocket, action_type: ActionType) -> Result<(), ApiSocketError> {
@@ -307,17 +256,16 @@ async fn action(api: &ApiSocket, action_type: ActionType) -> Result<(), ApiSocke
 }
 
 async fn set_state(handle: &VmHandle, state: VmState) -> Result<(), HypervisorError> {
-    ApiSocket::new(&handle.control_socket)
-        .patch(paths::VM, &Vm { state })
-        .await
-        .map_err(FirecrackerError::from)?;
-    Ok(())
+    api_vmm::request(KIND, handle, |api| async move {
+        api.patch(paths::VM, &Vm { state }).await
+    })
+    .await
 }
 
 #[async_trait]
 impl Hypervisor for FirecrackerDriver {
     fn kind(&self) -> HypervisorKind {
-        HypervisorKind::Firecracker
+        KIND
     }
 
     fn capabilities(&self) -> Capabilities {
@@ -351,28 +299,21 @@ impl Hypervisor for FirecrackerDriver {
             self.configure(&api, spec, &spawned.paths).await?;
             self.start(&api).await
         };
-        bring_up(self, &spawned.handle, steps, start_failed(spec)).await?;
+        start_up(self, &spawned.handle, steps).await?;
         Ok(spawned.handle)
     }
 
     async fn kill(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
-        if handle.is_running() {
-            let api = ApiSocket::new(&handle.control_socket).with_timeout(STOP_REQUEST_TIMEOUT);
+        api_vmm::stop(KIND, handle, SOCKETS, |api| async move {
             match action(&api, ActionType::SendCtrlAltDel).await {
-                Ok(()) if handle.wait_exit(self.ctrl_alt_del_grace).await => {}
-                outcome => {
-                    if let Err(err) = outcome {
-                        tracing::debug!(vm = %handle.name, error = %err, "ctrl-alt-del failed; killing firecracker");
-                    }
-                    handle
-                        .vmm
-                        .signal(Signal::SIGKILL)
-                        .map_err(FirecrackerError::from)?;
-                    handle.wait_exit(Duration::from_secs(5)).await;
+                Ok(()) => self.ctrl_alt_del_grace,
+                Err(err) => {
+                    tracing::debug!(vm = %handle.name, error = %err, "ctrl-alt-del failed; killing firecracker");
+                    Duration::ZERO
                 }
             }
-        }
-        run_dir::remove_sockets(&handle.run_dir, SOCKETS);
+        })
+        .await?;
         if let Some((jail, _)) = self.jail(&handle.name) {
             jail.remove();
         }
@@ -388,11 +329,10 @@ impl Hypervisor for FirecrackerDriver {
     }
 
     async fn ping(&self, handle: &VmHandle) -> Result<(), HypervisorError> {
-        ApiSocket::new(&handle.control_socket)
-            .get::<InstanceInfo>(paths::INSTANCE)
-            .await
-            .map_err(FirecrackerError::from)?;
-        Ok(())
+        api_vmm::request(KIND, handle, |api| async move {
+            api.get::<InstanceInfo>(paths::INSTANCE).await.map(drop)
+        })
+        .await
     }
 
     async fn snapshot(&self, handle: &VmHandle, dir: &Path) -> Result<(), HypervisorError> {
@@ -403,15 +343,14 @@ impl Hypervisor for FirecrackerDriver {
             .into());
         }
         self.pause(handle).await?;
-        let api = ApiSocket::new(&handle.control_socket);
-        self.create_snapshot(
-            &api,
-            &dir.join(files::SNAPSHOT_STATE),
-            &dir.join(files::SNAPSHOT_MEMORY),
-        )
+        let (state, memory) = (
+            dir.join(files::SNAPSHOT_STATE),
+            dir.join(files::SNAPSHOT_MEMORY),
+        );
+        api_vmm::request(KIND, handle, |api| async move {
+            self.create_snapshot(&api, &state, &memory).await
+        })
         .await
-        .map_err(FirecrackerError::from)?;
-        Ok(())
     }
 
     async fn restore(&self, spec: &VmSpec, dir: &Path) -> Result<VmHandle, HypervisorError> {
@@ -434,7 +373,7 @@ impl Hypervisor for FirecrackerDriver {
             )
             .await
         };
-        bring_up(self, &spawned.handle, steps, start_failed(spec)).await?;
+        start_up(self, &spawned.handle, steps).await?;
         Ok(spawned.handle)
     }
 }

@@ -2,65 +2,45 @@
 //! validates every request against `firecracker-api.yaml`.
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
 use super::*;
 use crate::hypervisor::VmProbe;
+use crate::hypervisor::accel::Accel;
 use crate::hypervisor::test_utils::{
-    self, ApiSpec, FakeVmm, sample_spec, script, wait_for_file, working_kvm,
+    ContractRig, ContractVmm, sample_spec, script, wait_for_file, working_kvm,
 };
 
-/// A `firecracker` stand-in: notes that it started (so the test can serve
-/// the API on the socket it was given) and then idles like a VMM.
-const FAKE_FIRECRACKER: &str = r#"[ "$1" = "--api-sock" ] || exit 2
-: > "$2.spawned"
-exec sleep 30"#;
+const FIRECRACKER: ContractVmm = ContractVmm {
+    binary: FIRECRACKER_BINARY,
+    api_flag: "--api-sock",
+    socket_prefix: "",
+    socket: "firecracker.sock",
+    contract: "firecracker-api.yaml",
+};
 
-fn driver(dir: &Path) -> FirecrackerDriver {
-    let binary = script(dir, "firecracker", FAKE_FIRECRACKER);
-    FirecrackerDriver::new(binary, &working_kvm())
-        .unwrap()
-        .with_ctrl_alt_del_grace(Duration::from_millis(100))
-}
-
-/// Serve the fake Firecracker once the fake binary has started.
-async fn serve_when_spawned(
-    socket: &Path,
-    start: tokio::task::JoinHandle<Result<VmHandle, HypervisorError>>,
-) -> (FakeVmm, VmHandle) {
-    let marker = socket.with_extension("sock.spawned");
-    test_utils::serve_when_spawned(&marker, socket, "firecracker-api.yaml", start).await
+fn rig() -> ContractRig<FirecrackerDriver> {
+    ContractRig::new(&FIRECRACKER, |binary| {
+        FirecrackerDriver::new(binary, &working_kvm())
+            .unwrap()
+            .with_ctrl_alt_del_grace(Duration::from_millis(100))
+    })
 }
 
 #[tokio::test]
 async fn full_lifecycle_follows_the_firecracker_api() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = sample_spec(&dir.path().join("run"));
-    let driver = driver(dir.path());
-    let socket = spec.run_dir.join("firecracker.sock");
-
-    let start = tokio::spawn({
-        let (driver, spec) = (driver.clone(), spec.clone());
-        async move { driver.launch(&spec).await }
-    });
-    let (fake, handle) = serve_when_spawned(&socket, start).await;
+    let rig = rig();
+    let spec = &rig.spec;
+    let socket = rig.socket();
+    let (fake, handle) = rig.launch().await;
     assert_eq!(handle.kind, HypervisorKind::Firecracker);
     assert_eq!(handle.control_socket, socket);
     assert_eq!(handle.vsock_socket, spec.run_dir.join("vsock"));
     assert_eq!(VmHandle::load(&spec.run_dir).unwrap(), Some(handle.clone()));
     assert!(spec.run_dir.join("firecracker.log").exists());
-
-    assert_eq!(driver.probe(&handle).await, VmProbe::Running);
-    driver.pause(&handle).await.unwrap();
-    driver.resume(&handle).await.unwrap();
-    let snapshots = dir.path().join("snap");
-    driver.snapshot(&handle, &snapshots).await.unwrap();
-    driver.kill(&handle).await.unwrap();
-    assert!(!handle.is_running(), "kill must end the vmm");
-    assert_eq!(driver.probe(&handle).await, VmProbe::Gone);
+    rig.pause_snapshot_and_kill(&handle).await;
     assert!(!socket.exists(), "kill removes the api socket");
 
     assert_eq!(fake.violations(), Vec::<String>::new());
@@ -128,7 +108,7 @@ async fn full_lifecycle_follows_the_firecracker_api() {
             json!({"state": "Paused"}),
         ]
     );
-    let snap = snapshots.display();
+    let snap = rig.snapshots().display().to_string();
     assert_eq!(
         fake.bodies("PUT", "/snapshot/create"),
         [
@@ -139,16 +119,9 @@ async fn full_lifecycle_follows_the_firecracker_api() {
 
 #[tokio::test]
 async fn restore_loads_the_snapshot_into_a_fresh_vmm() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = sample_spec(&dir.path().join("run"));
-    let driver = driver(dir.path());
-    let snapshots = dir.path().join("snap");
-    let start = tokio::spawn({
-        let (driver, spec, snapshots) = (driver.clone(), spec.clone(), snapshots.clone());
-        async move { driver.restore(&spec, &snapshots).await }
-    });
-    let (fake, handle) = serve_when_spawned(&spec.run_dir.join("firecracker.sock"), start).await;
-    driver.kill(&handle).await.unwrap();
+    let rig = rig();
+    let (fake, handle) = rig.restore().await;
+    rig.driver.kill(&handle).await.unwrap();
 
     assert_eq!(fake.violations(), Vec::<String>::new());
     assert_eq!(
@@ -161,7 +134,7 @@ async fn restore_loads_the_snapshot_into_a_fresh_vmm() {
             "PUT /actions"
         ]
     );
-    let snap = snapshots.display();
+    let snap = rig.snapshots().display().to_string();
     assert_eq!(
         fake.bodies("PUT", "/snapshot/load"),
         [json!({
@@ -194,27 +167,23 @@ async fn a_vmm_that_dies_at_start_is_reported_with_its_output() {
 
 #[tokio::test]
 async fn probe_tells_starting_from_running_from_gone() {
-    let dir = tempfile::tempdir().unwrap();
-    let spec = sample_spec(&dir.path().join("run"));
+    let rig = rig();
+    let (spec, driver) = (&rig.spec, &rig.driver);
     std::fs::create_dir_all(&spec.run_dir).unwrap();
-    let driver = driver(dir.path());
     let vmm =
-        ProcessRecord::spawn(Path::new("/bin/sleep"), ["30"], &dir.path().join("log")).unwrap();
+        ProcessRecord::spawn(Path::new("/bin/sleep"), ["30"], &rig.dir.path().join("log")).unwrap();
     let handle = VmHandle {
         name: spec.name.clone(),
         kind: HypervisorKind::Firecracker,
         vmm,
         sidecars: Vec::new(),
         vsock_socket: spec.run_dir.join("vsock"),
-        control_socket: spec.run_dir.join("firecracker.sock"),
+        control_socket: rig.socket(),
         console_log: spec.console_log.clone(),
         run_dir: spec.run_dir.clone(),
     };
     assert_eq!(driver.probe(&handle).await, VmProbe::Starting);
-    let _fake = FakeVmm::serve(
-        &handle.control_socket,
-        Arc::new(ApiSpec::load("firecracker-api.yaml")),
-    );
+    let _fake = rig.fake_vmm(&handle.control_socket);
     assert_eq!(driver.probe(&handle).await, VmProbe::Running);
     let reused = VmHandle {
         vmm: ProcessRecord {
@@ -247,8 +216,9 @@ fn firecracker_refuses_a_host_without_kvm() {
 
 #[tokio::test]
 async fn a_jailed_vm_is_configured_with_paths_inside_the_jail() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut spec = sample_spec(&dir.path().join("run"));
+    let rig = rig();
+    let dir = &rig.dir;
+    let mut spec = rig.spec.clone();
     for (name, path) in [
         ("vmlinux", &mut spec.boot.kernel_elf),
         ("disk.ext4", &mut spec.root_disk),
@@ -271,17 +241,14 @@ exec sleep 30"#,
         cgroup_version: 2,
         cgroups: Vec::new(),
     };
-    let driver = driver(dir.path()).with_jailer(jailer);
+    let driver = rig.driver.clone().with_jailer(jailer);
     let root = dir.path().join("jails/firecracker/vm-1/root");
     let start = tokio::spawn({
         let (driver, spec) = (driver.clone(), spec.clone());
         async move { driver.launch(&spec).await }
     });
     wait_for_file(&jailer_bin.with_extension("spawned")).await;
-    let fake = FakeVmm::serve(
-        &root.join("firecracker.sock"),
-        Arc::new(ApiSpec::load("firecracker-api.yaml")),
-    );
+    let fake = rig.fake_vmm(&root.join("firecracker.sock"));
     let handle = start.await.unwrap().unwrap();
     assert_eq!(handle.control_socket, root.join("firecracker.sock"));
     assert_eq!(handle.vsock_socket, root.join("vsock"));

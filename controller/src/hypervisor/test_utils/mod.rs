@@ -1,7 +1,8 @@
 //! Test-only helpers shared by the driver tests: a sample [`VmSpec`], the
-//! upstream API specs as request validators, and a fake VMM that serves
-//! them on a Unix socket.
+//! upstream API specs as request validators, a fake VMM that serves them
+//! on a Unix socket, and the rig of the contract tests built on them.
 
+mod contract_rig;
 mod fake_vmm;
 mod openapi;
 
@@ -9,6 +10,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub(crate) use contract_rig::{ContractRig, ContractVmm};
 pub(crate) use fake_vmm::FakeVmm;
 pub(crate) use openapi::ApiSpec;
 
@@ -55,22 +57,6 @@ pub(crate) fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
     std::fs::write(&path, format!("#!/bin/sh\n{body}\n")).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     path
-}
-
-/// Await a driver's `launch` or `restore` running in `start`, serving the
-/// fake VMM for `contract` (a file in `shared/contracts/`) on `socket` as
-/// soon as the fake binary has written `marker`. The fake cannot bind
-/// earlier: the driver clears stale sockets from the run directory before
-/// it spawns the VMM.
-pub(crate) async fn serve_when_spawned(
-    marker: &Path,
-    socket: &Path,
-    contract: &str,
-    start: tokio::task::JoinHandle<Result<super::VmHandle, super::HypervisorError>>,
-) -> (FakeVmm, super::VmHandle) {
-    wait_for_file(marker).await;
-    let fake = FakeVmm::serve(socket, std::sync::Arc::new(ApiSpec::load(contract)));
-    (fake, start.await.unwrap().unwrap())
 }
 
 /// Wait until `path` exists.
