@@ -2,20 +2,19 @@
 //! per WebSocket to `X-Inlets-Upstream` inside the guest, raw bytes both
 //! ways as binary messages.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use bytes::BytesMut;
-use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::{Bytes, BytesMut};
 
 use super::Guest;
-use crate::server::{ApiError, GuestConnection};
+use super::websocket_bridge::{MessageCut, bridge};
+use crate::server::ApiError;
 use crate::types::{FORWARD_UPSTREAM_HEADER, ForwardTarget};
 
-/// How long the bridge waits for the guest side to close after the client left.
-const AGENT_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Guest bytes read at once.
+const CHUNK: usize = 64 * 1024;
 
 /// Any method on `/vm/{hostname}/forward`. The agent dials before the
 /// 101, so an unreachable target is an error answer, not a dead socket.
@@ -36,46 +35,14 @@ pub(in crate::server::routes) async fn forward(
         Err(rejection) => return Ok(rejection.into_response()),
     };
     let agent = backend.forward(hostname, target).await?;
-    Ok(ws.on_upgrade(move |socket| bridge(socket, agent)))
+    Ok(ws.on_upgrade(move |socket| bridge(socket, agent, RawBytes, CHUNK)))
 }
 
-async fn bridge(socket: WebSocket, agent: GuestConnection) {
-    let (mut agent_rx, mut agent_tx) = tokio::io::split(agent);
-    let (mut ws_tx, mut ws_rx) = socket.split();
-    let to_agent = async {
-        while let Some(Ok(message)) = ws_rx.next().await {
-            let open = match message {
-                Message::Binary(bytes) => agent_tx.write_all(&bytes).await.is_ok(),
-                Message::Close(_) => false,
-                _ => true,
-            };
-            if !open {
-                break;
-            }
-        }
-        let _ = agent_tx.shutdown().await;
-        tokio::time::sleep(AGENT_CLOSE_WAIT).await;
-    };
-    let to_client = async {
-        let mut buf = BytesMut::with_capacity(64 * 1024);
-        loop {
-            buf.clear();
-            match agent_rx.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-            if ws_tx
-                .send(Message::Binary(buf.split().freeze()))
-                .await
-                .is_err()
-            {
-                break;
-            }
-        }
-        let _ = ws_tx.send(Message::Close(None)).await;
-    };
-    tokio::select! {
-        () = to_agent => {}
-        () = to_client => {}
+/// Forwarded bytes go to the client as they arrive, one message per read.
+struct RawBytes;
+
+impl MessageCut for RawBytes {
+    fn next_message(&mut self, buffer: &mut BytesMut) -> Result<Option<(Bytes, bool)>, String> {
+        Ok((!buffer.is_empty()).then(|| (buffer.split().freeze(), false)))
     }
 }

@@ -6,6 +6,7 @@ pub(super) mod copy;
 pub(super) mod forward;
 pub(super) mod fs;
 pub(super) mod shell;
+mod websocket_bridge;
 
 use std::sync::Arc;
 

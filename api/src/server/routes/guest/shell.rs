@@ -3,20 +3,19 @@
 //! agent speaks the same framing on its upgraded connection, so the
 //! bridge only splits the agent's byte stream at frame boundaries.
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use bytes::BytesMut;
-use futures_util::{SinkExt, StreamExt};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use bytes::{Bytes, BytesMut};
 
 use super::Guest;
+use super::websocket_bridge::{MessageCut, bridge};
+use crate::server::ApiError;
 use crate::server::routes::nodes::parse_query;
-use crate::server::{ApiError, GuestConnection};
 use crate::types::{ShellFrame, ShellQuery};
 
-/// How long the bridge waits for the agent to close after the client left.
-const AGENT_CLOSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+/// Agent output read at once.
+const CHUNK: usize = 32 * 1024;
 
 /// `GET /vm/{hostname}/shell?uid=&gid=&shell=&cwd=`. The shell starts
 /// before the 101, so a bad uid or a paused VM is an ordinary error answer.
@@ -32,58 +31,49 @@ pub(in crate::server::routes) async fn shell(
         Err(rejection) => return Ok(rejection.into_response()),
     };
     let agent = backend.shell(hostname, query).await?;
-    Ok(ws.on_upgrade(move |socket| bridge(socket, agent)))
+    Ok(ws.on_upgrade(move |socket| bridge(socket, agent, ShellFrames, CHUNK)))
 }
 
-async fn bridge(socket: WebSocket, agent: GuestConnection) {
-    let (mut agent_rx, mut agent_tx) = tokio::io::split(agent);
-    let (mut ws_tx, mut ws_rx) = socket.split();
-    let to_agent = async {
-        while let Some(Ok(message)) = ws_rx.next().await {
-            let open = match message {
-                Message::Binary(frame) => agent_tx.write_all(&frame).await.is_ok(),
-                Message::Close(_) => false,
-                _ => true,
-            };
-            if !open {
-                break;
+/// Shell output goes to the client one frame per message; the agent's
+/// close frame is the last.
+struct ShellFrames;
+
+impl MessageCut for ShellFrames {
+    fn next_message(&mut self, buffer: &mut BytesMut) -> Result<Option<(Bytes, bool)>, String> {
+        match ShellFrame::decode(buffer) {
+            Ok(Some((frame, used))) => {
+                let bytes = buffer.split_to(used).freeze();
+                Ok(Some((bytes, frame == ShellFrame::Close)))
             }
+            Ok(None) => Ok(None),
+            Err(err) => Err(format!("bad shell frame: {err}")),
         }
-        // The agent ends the shell when its input ends; its close frame
-        // and EOF then finish the other direction.
-        let _ = agent_tx.shutdown().await;
-        tokio::time::sleep(AGENT_CLOSE_WAIT).await;
-    };
-    let to_client = async {
-        let mut buf = BytesMut::with_capacity(32 * 1024);
-        'read: loop {
-            match agent_rx.read_buf(&mut buf).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-            loop {
-                match ShellFrame::decode(&buf) {
-                    Ok(Some((frame, used))) => {
-                        let bytes = buf.split_to(used).freeze();
-                        if ws_tx.send(Message::Binary(bytes)).await.is_err() {
-                            break 'read;
-                        }
-                        if frame == ShellFrame::Close {
-                            break 'read;
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(err) => {
-                        tracing::debug!(error = %err, "bad shell frame from the agent");
-                        break 'read;
-                    }
-                }
-            }
-        }
-        let _ = ws_tx.send(Message::Close(None)).await;
-    };
-    tokio::select! {
-        () = to_agent => {}
-        () = to_client => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_is_cut_at_frame_boundaries_and_close_is_last() {
+        let mut buffer = BytesMut::new();
+        buffer.extend_from_slice(&ShellFrame::Data(b"hi".to_vec()).encode());
+        buffer.extend_from_slice(&ShellFrame::Close.encode());
+        let partial = ShellFrame::Data(b"tail".to_vec()).encode();
+        buffer.extend_from_slice(&partial[..3]);
+        let mut cut = ShellFrames;
+        let (first, last) = cut.next_message(&mut buffer).unwrap().unwrap();
+        assert_eq!(
+            ShellFrame::decode(&first).unwrap().unwrap().0,
+            ShellFrame::Data(b"hi".to_vec())
+        );
+        assert!(!last);
+        let (_, last) = cut.next_message(&mut buffer).unwrap().unwrap();
+        assert!(last, "the close frame ends the bridge");
+        assert!(
+            cut.next_message(&mut buffer).unwrap().is_none(),
+            "a partial frame waits"
+        );
     }
 }
