@@ -494,23 +494,7 @@ impl Backend for DaemonBackend {
         query: ExecQuery,
         stdin: Body,
     ) -> Result<ExecOutput, ApiError> {
-        let vm = self.vm(&hostname)?;
-        match vm.status.phase {
-            VmPhase::Running => {}
-            VmPhase::Paused => {
-                return Err(ApiError::conflict(format!("vm {hostname} is paused")));
-            }
-            other => {
-                return Err(ApiError::conflict(format!(
-                    "vm {hostname} is not running ({other:?})"
-                )));
-            }
-        }
-        let handle = VmHandle::load(&self.ctx.data.run_dir(&hostname))
-            .ok()
-            .flatten()
-            .ok_or_else(|| ApiError::conflict(format!("vm {hostname} has no running vmm")))?;
-        let agent = handle.agent();
+        let agent = self.agent(&hostname)?;
         let agent_err = |err: crate::agent_client::AgentClientError| {
             ApiError::agent(format!(
                 "exec in vm {hostname}: {}",
