@@ -5,8 +5,7 @@ use std::io::{IsTerminal, Read, Write};
 use bytes::Bytes;
 use clap::{Args, Subcommand};
 use slicer_api::types::{
-    CreateNodeQuery, CreateNodeRequest, ExecFrameKind, ExecQuery, OutputEncoding, TagFilter,
-    WaitFor,
+    CreateNodeQuery, CreateNodeRequest, ExecQuery, OutputEncoding, TagFilter, WaitFor,
 };
 
 use super::connect::ConnectArgs;
@@ -400,28 +399,10 @@ impl ExecArgs {
             .client()?
             .exec(&self.vm, &query, Bytes::from(stdin.unwrap_or_default()))
             .await?;
+        // A stream that ends without an exit frame is a failure.
         let mut exit_code = 1;
         while let Some(frame) = frames.next_frame().await {
-            let frame = frame?;
-            if let Some((kind, data)) = frame.output_payload() {
-                let bytes = if frame.encoding == Some(OutputEncoding::Base64) {
-                    use base64::Engine;
-                    base64::engine::general_purpose::STANDARD.decode(data)?
-                } else {
-                    data.as_bytes().to_vec()
-                };
-                if kind == ExecFrameKind::Stderr {
-                    std::io::stderr().lock().write_all(&bytes)?;
-                } else {
-                    let mut out = std::io::stdout().lock();
-                    out.write_all(&bytes)?;
-                    out.flush()?;
-                }
-            }
-            if let Some(error) = &frame.error {
-                eprintln!("slicer: {error}");
-            }
-            if let Some(code) = frame.exit_code {
+            if let Some(code) = super::bg::print_frame(&frame?)? {
                 exit_code = code;
             }
         }
