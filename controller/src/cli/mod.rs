@@ -16,6 +16,7 @@ pub mod get;
 pub mod image;
 pub mod info;
 pub mod new;
+mod progress;
 pub mod run;
 pub mod secret;
 pub mod service;

@@ -329,12 +329,12 @@ impl AddArgs {
         } else {
             None
         };
-        if wait.is_some() {
-            eprintln!(
+        let waiting = wait.map(|_| {
+            super::progress::Waiting::start(format!(
                 "waiting for the new vm in {group} (up to {})…",
                 self.timeout
-            );
-        }
+            ))
+        });
         let created = client
             .create_node(
                 &group,
@@ -358,7 +358,9 @@ impl AddArgs {
                     ..CreateNodeRequest::default()
                 },
             )
-            .await?;
+            .await;
+        drop(waiting);
+        let created = created?;
         let mut out = std::io::stdout().lock();
         if self.json {
             writeln!(out, "{}", serde_json::to_string_pretty(&created)?)?;

@@ -282,15 +282,19 @@ impl ReadyArgs {
         let client = self.connect.client()?;
         let hostname = self.connect.resolve_vm(&client, &self.vm).await?;
         let deadline = Instant::now() + self.timeout;
+        let waiting = super::progress::Waiting::start(format!("waiting for {hostname}…"));
         loop {
             let last = match client.health(&hostname).await {
                 Ok(health) if !self.userdata || health.userdata_ran => {
+                    drop(waiting);
                     return print(&format!("{hostname} ready"));
                 }
                 Ok(_) => "userdata has not finished".to_owned(),
                 Err(err) => err.to_string(),
             };
+            waiting.update(format!("waiting for {hostname}: {last}"));
             if Instant::now() >= deadline {
+                drop(waiting);
                 anyhow::bail!(
                     "{hostname} was not ready within {}: {last}",
                     humantime::format_duration(self.timeout)
