@@ -1,30 +1,38 @@
 //! `slicer vm cp SRC DST`: copy files and directories between the host
 //! and a VM through the API, streamed both ways (`reference/slicer.md`
-//! §7.5, §8.2). Either side may be `VM:path`; directories go as tar.
+//! §7.5, §8.2). Either side may be `VM:path`.
+//!
+//! Copies follow `cp -r` (cp-v1): a directory is copied as a directory
+//! (no `-r` needed), `SRC/.` copies its contents, an existing destination
+//! directory receives `DST/<name>` (see `slicer_api::types::copy_target`).
+//! A daemon or agent that answers 400 `invalid mode: cp-v1-…` gets the
+//! legacy `binary`/`tar` modes instead. Files over 64 MiB go up in
+//! checksummed chunks when the guest agent can assemble them.
 
-use std::path::{Component, Path, PathBuf};
+mod chunked;
+mod download;
+mod legacy;
+mod local;
+mod upload;
 
-use anyhow::Context as _;
+use std::path::PathBuf;
+
 use clap::Args;
-use futures_util::TryStreamExt;
-use http_body_util::BodyDataStream;
-use slicer_api::client::reader_body;
-use slicer_api::types::{CopyMode, CopyQuery};
-use tokio_util::io::{StreamReader, SyncIoBridge};
+use slicer_api::types::CopyMode;
 
 use super::connect::ConnectArgs;
 
 /// Flags of `slicer vm cp`.
 #[derive(Debug, Args)]
 pub struct CpArgs {
-    /// Source: a local path or `VM:path`.
+    /// Source: a local path or `VM:path`; `DIR/.` copies DIR's contents.
     pub src: String,
     /// Destination: a local path or `VM:path`.
     pub dst: String,
-    /// Copy directories (as a tar stream).
+    /// Accepted for `cp` habits; directories are always copied whole.
     #[arg(long, short = 'r')]
     pub recursive: bool,
-    /// `binary` (one file) or `tar`; default: tar for -r, else binary.
+    /// `binary` (one file) or `tar` (a directory); default: by source.
     #[arg(long)]
     pub mode: Option<String>,
     /// Octal mode for an uploaded file, such as `0755`.
@@ -36,6 +44,10 @@ pub struct CpArgs {
     /// Group of uploaded files.
     #[arg(long)]
     pub gid: Option<u32>,
+    /// Leave out paths matching this glob (relative to the source;
+    /// without `/` it matches any base name). Repeatable.
+    #[arg(long = "exclude", value_name = "GLOB")]
+    pub exclude: Vec<String>,
     /// Connection.
     #[command(flatten)]
     pub connect: ConnectArgs,
@@ -76,84 +88,33 @@ fn guest_path(path: &str) -> String {
     }
 }
 
+/// Whether a path is in the `SRC/.` form (its contents, not itself).
+fn names_contents(path: &str) -> bool {
+    let trimmed = path.trim_end_matches('/');
+    trimmed == "." || trimmed.ends_with("/.") || (trimmed.is_empty() && path.starts_with('/'))
+}
+
 impl CpArgs {
-    fn mode(&self) -> anyhow::Result<CopyMode> {
+    /// The mode asked for with `--mode`.
+    fn forced_mode(&self) -> anyhow::Result<Option<CopyMode>> {
         match self.mode.as_deref() {
-            None if self.recursive => Ok(CopyMode::Tar),
-            None | Some("binary") => Ok(CopyMode::Binary),
-            Some("tar") => Ok(CopyMode::Tar),
+            None => Ok(None),
+            Some("binary") => Ok(Some(CopyMode::Binary)),
+            Some("tar") => Ok(Some(CopyMode::Tar)),
             Some(other) => anyhow::bail!("--mode {other:?}: use binary or tar"),
         }
     }
 
     /// Copy; returns the exit code.
     pub async fn run(self) -> anyhow::Result<i32> {
-        let mode = self.mode()?;
+        let forced = self.forced_mode()?;
         let client = self.connect.client()?;
         match (Side::parse(&self.src), Side::parse(&self.dst)) {
-            (Side::Local(src), Side::Guest { vm, path }) => {
-                let query = CopyQuery {
-                    path: guest_path(&path),
-                    mode,
-                    uid: self.uid,
-                    gid: self.gid,
-                    permissions: self.permissions.clone(),
-                };
-                let body = match mode {
-                    CopyMode::Binary => {
-                        if src.is_dir() {
-                            anyhow::bail!("{} is a directory: use -r", src.display());
-                        }
-                        let file = tokio::fs::File::open(&src)
-                            .await
-                            .with_context(|| format!("cannot open {}", src.display()))?;
-                        reader_body(file)
-                    }
-                    CopyMode::Tar => reader_body(tar_of(src)?),
-                };
-                client.upload(&vm, &query, body).await?;
+            (Side::Local(_), Side::Guest { vm, path }) => {
+                upload::run(&client, &self, &vm, &guest_path(&path), forced).await?;
             }
             (Side::Guest { vm, path }, Side::Local(dst)) => {
-                let query = CopyQuery {
-                    path: guest_path(&path),
-                    mode,
-                    ..CopyQuery::default()
-                };
-                let (file_mode, body) = client.download(&vm, &query).await?;
-                let reader =
-                    StreamReader::new(BodyDataStream::new(body).map_err(std::io::Error::other));
-                match mode {
-                    CopyMode::Binary => {
-                        let dst = if dst.is_dir() {
-                            dst.join(Path::new(&query.path).file_name().unwrap_or_default())
-                        } else {
-                            dst
-                        };
-                        let mut file = tokio::fs::File::create(&dst)
-                            .await
-                            .with_context(|| format!("cannot create {}", dst.display()))?;
-                        let mut reader = reader;
-                        tokio::io::copy(&mut reader, &mut file).await?;
-                        let wanted = match &self.permissions {
-                            Some(text) => {
-                                Some(u32::from_str_radix(text, 8).with_context(|| {
-                                    format!("--permissions {text:?} is not octal")
-                                })?)
-                            }
-                            None => file_mode,
-                        };
-                        if let Some(bits) = wanted {
-                            use std::os::unix::fs::PermissionsExt;
-                            tokio::fs::set_permissions(&dst, std::fs::Permissions::from_mode(bits))
-                                .await?;
-                        }
-                    }
-                    CopyMode::Tar => {
-                        let bridge = SyncIoBridge::new(reader);
-                        tokio::task::spawn_blocking(move || unpack_stripped(bridge, &dst))
-                            .await??;
-                    }
-                }
+                download::run(&client, &self, &vm, &guest_path(&path), &dst, forced).await?;
             }
             (Side::Local(_), Side::Local(_)) => {
                 anyhow::bail!("one side must be VM:path")
@@ -164,63 +125,6 @@ impl CpArgs {
         }
         Ok(0)
     }
-}
-
-/// A tar stream of `src` (a directory's contents, or one file), written
-/// by a blocking task as the upload reads it.
-fn tar_of(src: PathBuf) -> anyhow::Result<tokio::io::DuplexStream> {
-    let meta = std::fs::metadata(&src).with_context(|| format!("cannot read {}", src.display()))?;
-    let (reader, writer) = tokio::io::duplex(256 * 1024);
-    tokio::task::spawn_blocking(move || {
-        let mut builder = tar::Builder::new(SyncIoBridge::new(writer));
-        builder.follow_symlinks(false);
-        let result = if meta.is_dir() {
-            builder.append_dir_all(".", &src)
-        } else {
-            let name = src.file_name().map(PathBuf::from).unwrap_or_default();
-            builder.append_path_with_name(&src, name)
-        };
-        if let Err(err) = result.and_then(|()| builder.finish()) {
-            tracing::warn!(error = %err, src = %src.display(), "tar stream ended early");
-        }
-    });
-    Ok(reader)
-}
-
-/// Unpack the agent's tar (entries under the source's base name) into
-/// `dst`, dropping that first component so `dst` becomes the copy.
-fn unpack_stripped(reader: impl std::io::Read, dst: &Path) -> anyhow::Result<()> {
-    std::fs::create_dir_all(dst).with_context(|| format!("cannot create {}", dst.display()))?;
-    let mut archive = tar::Archive::new(reader);
-    for entry in archive.entries()? {
-        let mut entry = entry?;
-        let path = entry.path()?.into_owned();
-        let mut parts = path
-            .components()
-            .filter(|c| !matches!(c, Component::CurDir));
-        parts.next();
-        let rest: PathBuf = parts.collect();
-        if rest
-            .components()
-            .any(|c| !matches!(c, Component::Normal(_)))
-        {
-            anyhow::bail!("tar entry {} leaves the destination", path.display());
-        }
-        let target = if rest.as_os_str().is_empty() {
-            dst.to_path_buf()
-        } else {
-            dst.join(&rest)
-        };
-        if let Some(parent) = target.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
-        if entry.header().entry_type().is_dir() {
-            std::fs::create_dir_all(&target)?;
-        } else {
-            entry.unpack(&target)?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -239,5 +143,15 @@ mod tests {
         assert_eq!(Side::parse("./a:b"), Side::Local("./a:b".into()));
         assert_eq!(Side::parse("/tmp/x"), Side::Local("/tmp/x".into()));
         assert_eq!(guest_path("~/f"), "/root/f");
+    }
+
+    #[test]
+    fn trailing_dot_names_the_contents() {
+        for yes in ["dir/.", "dir/./", ".", "/", "/srv/."] {
+            assert!(names_contents(yes), "{yes}");
+        }
+        for no in ["dir", "dir/", "./dir", "a.b", "dir/.x"] {
+            assert!(!names_contents(no), "{no}");
+        }
     }
 }
