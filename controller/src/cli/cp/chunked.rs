@@ -209,6 +209,7 @@ async fn send(
         result.exit_code,
         result.stderr.trim()
     );
+    tracing::info!(%vm, chunks = count, landed = result.stdout.trim(), "chunked upload assembled");
     Ok(())
 }
 
