@@ -48,6 +48,19 @@ pub enum AgentError {
     },
     /// tar entry {0:?} would escape the destination directory
     TarEscape(String),
+    /// {0}
+    CopyTarget(slicer_api::types::CopyTargetError),
+    /// invalid X-Slicer-Unpacked-Size {0:?}: expected a byte count
+    UnpackedSize(String),
+    /// X-Slicer-Unpacked-Size {needed} bytes does not fit in {path}: {free} bytes free
+    NoSpace {
+        /// Bytes the upload announced.
+        needed: u64,
+        /// Where it would be written.
+        path: PathBuf,
+        /// Bytes free there for unprivileged writers (`f_bavail`).
+        free: u64,
+    },
     /// {operation} failed on {path}
     Io {
         /// What was being done.
@@ -139,7 +152,19 @@ impl AgentError {
             Self::UpgradeRequired(_) => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             Self::Dial { .. } => (StatusCode::BAD_GATEWAY, "dial_failed"),
             Self::Body(_) => (StatusCode::BAD_REQUEST, "bad_body"),
+            Self::NoSpace { .. } => (StatusCode::BAD_REQUEST, "insufficient_space"),
             _ => (StatusCode::BAD_REQUEST, "bad_request"),
+        }
+    }
+}
+
+impl From<slicer_api::archive::UnpackError> for AgentError {
+    fn from(err: slicer_api::archive::UnpackError) -> Self {
+        use slicer_api::archive::UnpackError;
+        match err {
+            UnpackError::Escape(name) => Self::TarEscape(name),
+            UnpackError::Read { dest, source } => Self::io("read tar", dest, source),
+            UnpackError::Write { path, source } => Self::io("unpack", path, source),
         }
     }
 }
@@ -154,7 +179,7 @@ impl IntoResponse for AgentError {
 }
 
 /// `error` and its sources as one line, `outer: cause: root`.
-fn chain(error: &dyn std::error::Error) -> String {
+pub fn chain(error: &dyn std::error::Error) -> String {
     let mut message = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -10,6 +10,7 @@ mod listen;
 mod routes;
 mod secrets;
 mod stats;
+mod upload;
 mod userdata;
 
 use std::time::Duration;
@@ -29,7 +30,7 @@ fn parse_listen() -> Result<ListenAddr, String> {
             }
             other => {
                 return Err(format!(
-                    "unknown argument {other:?} (usage: slicer-agent [--listen vsock:PORT|unix:PATH|tcp:ADDR])"
+                    "unknown argument {other:?} (usage: slicer-agent [--listen vsock:PORT|unix:PATH|tcp:ADDR] | slicer-agent upload check|finalise|abort …)"
                 ));
             }
         }
@@ -39,6 +40,10 @@ fn parse_listen() -> Result<ListenAddr, String> {
 
 #[tokio::main]
 async fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("upload") {
+        std::process::exit(upload::run(&args[1..]));
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SLICER_AGENT_LOG")

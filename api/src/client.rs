@@ -14,7 +14,7 @@ use tokio::io::AsyncBufReadExt;
 
 mod guest;
 
-pub use guest::{DaemonIo, GuestSocket, RequestBody, reader_body};
+pub use guest::{CopyDownload, DaemonIo, GuestSocket, RequestBody, reader_body};
 
 use crate::types::query::to_query;
 use crate::types::{
@@ -68,6 +68,15 @@ pub enum ClientError {
         /// What went wrong.
         message: String,
     },
+    /// {operation} answered with a bad {header} header: {message}
+    BadHeader {
+        /// The call.
+        operation: String,
+        /// The header.
+        header: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
     /// bad daemon url {url:?}: use http://host:port or a unix socket path
     BadUrl {
         /// The rejected URL.
@@ -82,6 +91,14 @@ impl ClientError {
             Self::Status { status, .. } => Some(*status),
             _ => None,
         }
+    }
+
+    /// Whether the daemon (or its agent) refused a copy mode it does not
+    /// know: a 400 `invalid mode: MODE`, after which Slicer's clients retry
+    /// with the legacy `binary`/`tar` modes.
+    pub fn is_invalid_mode(&self, mode: &str) -> bool {
+        matches!(self, Self::Status { status, message, .. }
+            if *status == StatusCode::BAD_REQUEST && message.contains(&format!("invalid mode: {mode}")))
     }
 }
 
@@ -258,6 +275,23 @@ impl SlicerClient {
         body: Body,
         content_type: Option<&str>,
     ) -> Result<hyper::Response<Incoming>, ClientError> {
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|value| (http::header::CONTENT_TYPE.as_str(), value))
+            .into_iter()
+            .collect();
+        self.send_with_headers(method, path_and_query, body, &headers)
+            .await
+    }
+
+    /// Send one request with extra `headers`; a non-2xx answer is a
+    /// [`ClientError::Status`] carrying the daemon's message.
+    async fn send_with_headers(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Body,
+        headers: &[(&str, &str)],
+    ) -> Result<hyper::Response<Incoming>, ClientError> {
         let operation = format!(
             "{method} {}",
             path_and_query.split('?').next().unwrap_or("")
@@ -299,8 +333,8 @@ impl SlicerClient {
         if let Some(token) = &self.token {
             request = request.header(http::header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        if let Some(content_type) = content_type {
-            request = request.header(http::header::CONTENT_TYPE, content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request.body(body).map_err(|err| ClientError::Encode {
             operation: operation.clone(),

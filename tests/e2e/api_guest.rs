@@ -2,8 +2,10 @@
 //! real guest (vsock only): background exec with log follow and kill,
 //! copies of a file and a directory both ways (sha256-checked, CLI too),
 //! fs ops and a watch event, a WebSocket shell (output, resize, close),
-//! a TCP forward through `slicer vm forward`, and the refusals: path
-//! traversal (400, nothing written) and an unknown VM (404).
+//! a TCP forward through `slicer vm forward`, cp-v1 copies placed like
+//! `cp -r` (into an existing and a new directory, `SRC/.`, `--exclude`,
+//! a download with its source headers), a 150 MiB chunked upload, and the
+//! refusals: path traversal (400, nothing written) and an unknown VM (404).
 
 #![allow(
     clippy::unwrap_used,
@@ -22,8 +24,8 @@ use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
 use slicer_api::client::reader_body;
 use slicer_api::types::{
-    CopyMode, CopyQuery, ExecKillRequest, ExecLogsQuery, ExecQuery, ExecWaitQuery, FsMkdirRequest,
-    FsRemoveQuery, FsWatchQuery, ShellFrame, ShellQuery,
+    CopyMode, CopyQuery, CopySemantics, CopySource, CopySourceType, ExecKillRequest, ExecLogsQuery,
+    ExecQuery, ExecWaitQuery, FsMkdirRequest, FsRemoveQuery, FsWatchQuery, ShellFrame, ShellQuery,
 };
 use slicer_e2e::TestDaemon;
 use tokio_tungstenite::tungstenite::Message;
@@ -105,6 +107,8 @@ async fn guest_features_through_the_daemon() -> anyhow::Result<()> {
 
     background_exec(&daemon).await?;
     copies(&daemon).await?;
+    cp_v1_copies(&daemon).await?;
+    chunked_upload(&daemon).await?;
     traversal(&daemon).await?;
     fs_ops_and_watch(&daemon).await?;
     shell(&daemon).await?;
@@ -312,6 +316,229 @@ async fn copies(daemon: &TestDaemon) -> anyhow::Result<()> {
         dst.to_str().unwrap(),
     ])?;
     assert_eq!(tree(&dst), tree(&src));
+    Ok(())
+}
+
+/// Relative path -> sha256 of every file under `dir` in the guest.
+async fn guest_tree(daemon: &TestDaemon, dir: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let out = daemon
+        .client()
+        .exec_buffered(
+            VM,
+            &sh(&format!(
+                "cd {dir} && find . -type f | sort | while read -r f; do sha256sum \"$f\"; done"
+            )),
+        )
+        .await?;
+    assert_eq!(out.exit_code, 0, "{out:?}");
+    Ok(out
+        .stdout
+        .lines()
+        .filter_map(|line| line.split_once("  "))
+        .map(|(sum, path)| (path.trim_start_matches("./").to_owned(), sum.to_owned()))
+        .collect())
+}
+
+async fn cp_v1_copies(daemon: &TestDaemon) -> anyhow::Result<()> {
+    let client = daemon.client();
+    let src = daemon.path("proj");
+    std::fs::create_dir_all(src.join("sub/deeper"))?;
+    std::fs::create_dir_all(src.join("logs"))?;
+    std::fs::write(src.join("a.txt"), b"alpha\n")?;
+    std::fs::write(src.join("sub/b.bin"), pseudo_random(300_000, 11))?;
+    std::fs::write(src.join("sub/deeper/c.txt"), b"gamma\n")?;
+    std::fs::write(src.join("logs/run.log"), b"noise\n")?;
+    std::fs::write(src.join("top.log"), b"noise\n")?;
+    let local = tree(&src);
+    let src_arg = src.to_str().unwrap();
+    client
+        .fs_mkdir(
+            VM,
+            &FsMkdirRequest {
+                path: "/root/dst".into(),
+                recursive: Some(true),
+                mode: None,
+            },
+        )
+        .await?;
+
+    // Like cp -r: into an existing directory it lands as dst/proj ...
+    daemon.cli_ok(&["vm", "cp", src_arg, &format!("{VM}:/root/dst")])?;
+    assert_eq!(guest_tree(daemon, "/root/dst/proj").await?, local);
+    // ... and a missing destination becomes the copy itself.
+    daemon.cli_ok(&["vm", "cp", src_arg, &format!("{VM}:/root/fresh")])?;
+    assert_eq!(guest_tree(daemon, "/root/fresh").await?, local);
+    // SRC/. merges the contents into an existing directory.
+    daemon.cli_ok(&[
+        "vm",
+        "cp",
+        &format!("{src_arg}/."),
+        &format!("{VM}:/root/dst"),
+    ])?;
+    let merged = guest_tree(daemon, "/root/dst").await?;
+    assert_eq!(merged.get("a.txt"), local.get("a.txt"), "{merged:?}");
+    assert_eq!(merged.get("proj/a.txt"), local.get("a.txt"), "{merged:?}");
+    // --exclude: by base name anywhere, and a whole directory.
+    daemon.cli_ok(&[
+        "vm",
+        "cp",
+        src_arg,
+        &format!("{VM}:/root/ex"),
+        "--exclude",
+        "*.log",
+        "--exclude",
+        "sub/deeper",
+    ])?;
+    let excluded = guest_tree(daemon, "/root/ex").await?;
+    assert_eq!(
+        excluded.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["a.txt", "sub/b.bin"]
+    );
+    // A file into an existing directory lands as dir/<name>.
+    daemon.cli_ok(&[
+        "vm",
+        "cp",
+        src.join("a.txt").to_str().unwrap(),
+        &format!("{VM}:/root/ex"),
+    ])?;
+    assert_eq!(guest_tree(daemon, "/root/ex").await?.len(), 2);
+
+    // Download through the API: a contents tar plus both headers.
+    let download = client
+        .download_copy(
+            VM,
+            &CopyQuery {
+                path: "/root/fresh".into(),
+                mode: CopyMode::CpV1Recursive,
+                copy_semantics: Some(CopySemantics::CpV1),
+                exclude: vec!["*.log".into()],
+                ..CopyQuery::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        download.source,
+        Some(CopySource {
+            kind: CopySourceType::Directory,
+            name: "fresh".into()
+        })
+    );
+    let bytes = download.body.collect().await?.to_bytes();
+    let mut names: Vec<String> = tar::Archive::new(&bytes[..])
+        .entries()?
+        .map(|e| e.unwrap().path().unwrap().display().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "a.txt",
+            "logs",
+            "sub",
+            "sub/b.bin",
+            "sub/deeper",
+            "sub/deeper/c.txt"
+        ]
+    );
+    // The raw headers as Slicer's SDKs read them.
+    let file = client
+        .download_copy(
+            VM,
+            &CopyQuery {
+                path: "/root/fresh/a.txt".into(),
+                mode: CopyMode::CpV1Recursive,
+                copy_semantics: Some(CopySemantics::CpV1),
+                ..CopyQuery::default()
+            },
+        )
+        .await?;
+    assert_eq!(
+        file.source
+            .as_ref()
+            .map(CopySource::encoded_name)
+            .as_deref(),
+        Some("YS50eHQ")
+    );
+    assert_eq!(file.body.collect().await?.to_bytes(), &b"alpha\n"[..]);
+
+    // The CLI download: into an existing directory as dir/<name>.
+    let into = daemon.path("into");
+    std::fs::create_dir_all(&into)?;
+    daemon.cli_ok(&[
+        "vm",
+        "cp",
+        &format!("{VM}:/root/fresh"),
+        into.to_str().unwrap(),
+    ])?;
+    assert_eq!(tree(&into.join("fresh")), local);
+    daemon.cli_ok(&[
+        "vm",
+        "cp",
+        &format!("{VM}:/root/fresh/."),
+        into.to_str().unwrap(),
+        "--exclude",
+        "*.log",
+    ])?;
+    assert!(into.join("a.txt").exists() && !into.join("top.log").exists());
+    Ok(())
+}
+
+/// 150 MiB of random data through the CLI: three 64 MiB-bounded chunks,
+/// assembled by `slicer-agent upload finalise`, checked in the guest.
+async fn chunked_upload(daemon: &TestDaemon) -> anyhow::Result<()> {
+    let client = daemon.client();
+    let data = {
+        let mut bytes = vec![0u8; 150 << 20];
+        std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+        bytes
+    };
+    let local = daemon.path("big.bin");
+    std::fs::write(&local, &data)?;
+    let want = sha256(&data);
+    drop(data);
+    let probe = client
+        .exec_buffered(
+            VM,
+            &ExecQuery {
+                cmd: "/usr/local/bin/slicer-agent".into(),
+                args: vec!["upload".into(), "check".into()],
+                shell: Some(String::new()),
+                ..ExecQuery::default()
+            },
+        )
+        .await?;
+    assert_eq!(probe.stdout.trim(), "chunked-copy-v2", "{probe:?}");
+    let started = Instant::now();
+    let out = daemon.cli(&[
+        "vm",
+        "cp",
+        local.to_str().unwrap(),
+        &format!("{VM}:/var/tmp/big.bin"),
+    ])?;
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{log}");
+    assert!(
+        log.contains("chunked upload assembled") && !log.contains("sending one stream"),
+        "the upload went in chunks: {log}"
+    );
+    eprintln!("chunked upload of 150 MiB took {:?}", started.elapsed());
+    let inside = client
+        .exec_buffered(VM, &sh("sha256sum /var/tmp/big.bin; ls -a /var/tmp"))
+        .await?;
+    assert!(inside.stdout.starts_with(&want), "{inside:?}");
+    assert!(
+        !inside.stdout.contains(".slicer-upload-"),
+        "staging left: {inside:?}"
+    );
+    client
+        .fs_remove(
+            VM,
+            &FsRemoveQuery {
+                path: "/var/tmp/big.bin".into(),
+                recursive: None,
+            },
+        )
+        .await?;
     Ok(())
 }
 

@@ -62,6 +62,7 @@ async fn fifty_megabytes_round_trip_with_checksums() {
         permissions: Some("0640".into()),
         uid: Some(1000),
         gid: Some(1000),
+        ..CopyQuery::default()
     };
     let file = tokio::fs::File::open(&local).await.unwrap();
     agent.upload(&upload, reader_body(file)).await.unwrap();

@@ -1,5 +1,5 @@
-//! One file, streamed: upload to a temporary file renamed into place,
-//! download as a chunked body.
+//! One file, streamed: upload through a [`StagedFile`], download as a
+//! chunked body.
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -8,7 +8,7 @@ use axum::body::Body;
 use futures_util::StreamExt;
 use tokio::io::AsyncWriteExt;
 
-use super::paths::apply_owner_and_mode;
+use super::staged::StagedFile;
 use crate::error::AgentError;
 
 /// Stream `body` into `path`; the file appears whole or not at all.
@@ -19,33 +19,17 @@ pub async fn upload(
     uid: Option<u32>,
     gid: Option<u32>,
 ) -> Result<(), AgentError> {
-    if path.is_dir() {
-        return Err(AgentError::IsDirectory(path.to_owned()));
-    }
-    let parent = path.parent().unwrap_or(Path::new("/"));
-    if !parent.is_dir() {
-        return Err(AgentError::NotFound(parent.to_owned()));
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = parent.join(format!(".{name}.slicer-upload-{}", std::process::id()));
-    let result = write_stream(&tmp, body).await;
-    let result =
-        result.and_then(|()| apply_owner_and_mode(&tmp, Some(mode.unwrap_or(0o644)), uid, gid));
-    let result = result
-        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| AgentError::io("rename", path, e)));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    crate::upload::staging::create_parents(path)?;
+    let (staged, file) = StagedFile::beside(path)?;
+    write_stream(staged.tmp(), tokio::fs::File::from_std(file), body).await?;
+    staged.commit(mode, uid, gid)
 }
 
-async fn write_stream(path: &Path, body: Body) -> Result<(), AgentError> {
-    let mut file = tokio::fs::File::create(path)
-        .await
-        .map_err(|e| AgentError::io("create", path, e))?;
+async fn write_stream(
+    path: &Path,
+    mut file: tokio::fs::File,
+    body: Body,
+) -> Result<(), AgentError> {
     let mut data = body.into_data_stream();
     while let Some(chunk) = data.next().await {
         let chunk = chunk.map_err(|e| AgentError::Body(e.to_string()))?;

@@ -2,10 +2,11 @@
 //! between host and guest, native fs operations, and inotify watches.
 
 pub mod binary;
+pub mod cp_v1;
 pub mod entry;
-pub mod glob;
 pub mod ops;
 pub mod paths;
+pub mod staged;
 pub mod tarball;
 pub mod watch;
 pub mod watch_filter;

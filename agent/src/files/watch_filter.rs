@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 
 use slicer_api::types::FsWatchEventType;
 
-use super::glob::glob_match;
 use crate::error::AgentError;
+use slicer_api::glob::glob_match;
 
 /// The event types and path globs a watch reports.
 #[derive(Debug, Clone)]

@@ -11,11 +11,22 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::{ClientError, Endpoint, ExecFrames, SlicerClient, full};
 use crate::types::{
-    CopyMode, CopyQuery, ExecBackgroundInfo, ExecKillRequest, ExecKillResponse, ExecLogsQuery,
+    CopyQuery, CopySource, ExecBackgroundInfo, ExecKillRequest, ExecKillResponse, ExecLogsQuery,
     ExecQuery, ExecReapResponse, ExecStarted, ExecWaitQuery, ExecWaitResult, FILE_MODE_HEADER,
     FORWARD_UPSTREAM_HEADER, ForwardTarget, FsEntry, FsMkdirRequest, FsPathQuery, FsRemoveQuery,
-    FsWatchQuery, ShellQuery,
+    FsWatchQuery, SOURCE_NAME_HEADER, SOURCE_TYPE_HEADER, ShellQuery, UNPACKED_SIZE_HEADER,
 };
+
+/// A streamed download from `GET /vm/{hostname}/cp`.
+#[derive(Debug)]
+pub struct CopyDownload {
+    /// The file's mode (`X-Slicer-File-Mode`), for file downloads.
+    pub mode: Option<u32>,
+    /// What the source is (cp-v1 modes; `None` from older servers).
+    pub source: Option<CopySource>,
+    /// The file's bytes or the tar, read as it arrives.
+    pub body: Incoming,
+}
 
 /// A request body streamed to the daemon.
 pub type RequestBody = http_body_util::combinators::BoxBody<Bytes, std::io::Error>;
@@ -134,13 +145,30 @@ impl SlicerClient {
         query: &CopyQuery,
         body: RequestBody,
     ) -> Result<(), ClientError> {
+        self.upload_sized(hostname, query, None, body).await
+    }
+
+    /// `POST /vm/{hostname}/cp` in any mode, cp-v1 included, announcing
+    /// `unpacked_size` bytes (`X-Slicer-Unpacked-Size`) when known so the
+    /// guest can refuse an upload that does not fit before it starts.
+    pub async fn upload_sized(
+        &self,
+        hostname: &str,
+        query: &CopyQuery,
+        unpacked_size: Option<u64>,
+        body: RequestBody,
+    ) -> Result<(), ClientError> {
         let path = Self::with_query(&format!("/vm/{hostname}/cp"), query)?;
-        let content_type = match query.mode {
-            CopyMode::Binary => "application/octet-stream",
-            CopyMode::Tar => "application/x-tar",
-        };
+        let size = unpacked_size.map(|n| n.to_string());
+        let mut headers = vec![(
+            http::header::CONTENT_TYPE.as_str(),
+            query.mode.upload_content_type(),
+        )];
+        if let Some(size) = &size {
+            headers.push((UNPACKED_SIZE_HEADER, size.as_str()));
+        }
         let response = self
-            .send(Method::POST, &path, body, Some(content_type))
+            .send_with_headers(Method::POST, &path, body, &headers)
             .await?;
         response
             .into_body()
@@ -160,16 +188,44 @@ impl SlicerClient {
         hostname: &str,
         query: &CopyQuery,
     ) -> Result<(Option<u32>, Incoming), ClientError> {
+        let download = self.download_copy(hostname, query).await?;
+        Ok((download.mode, download.body))
+    }
+
+    /// `GET /vm/{hostname}/cp` in any mode: in the cp-v1 modes the answer
+    /// also says what the source is (file or directory, and its name).
+    pub async fn download_copy(
+        &self,
+        hostname: &str,
+        query: &CopyQuery,
+    ) -> Result<CopyDownload, ClientError> {
         let path = Self::with_query(&format!("/vm/{hostname}/cp"), query)?;
         let response = self
             .send(Method::GET, &path, full(Bytes::new()), None)
             .await?;
-        let mode = response
-            .headers()
-            .get(FILE_MODE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| u32::from_str_radix(v, 8).ok());
-        Ok((mode, response.into_body()))
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let mode = header(FILE_MODE_HEADER).and_then(|v| u32::from_str_radix(&v, 8).ok());
+        let source = CopySource::from_headers(
+            header(SOURCE_TYPE_HEADER).as_deref(),
+            header(SOURCE_NAME_HEADER).as_deref(),
+        )
+        .transpose()
+        .map_err(|message| ClientError::BadHeader {
+            operation: format!("GET /vm/{hostname}/cp"),
+            header: SOURCE_TYPE_HEADER,
+            message,
+        })?;
+        Ok(CopyDownload {
+            mode,
+            source,
+            body: response.into_body(),
+        })
     }
 
     /// `GET /vm/{hostname}/fs/readdir`.

@@ -13,9 +13,9 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::ApiError;
 use crate::types::{
-    CopyQuery, ExecBackgroundInfo, ExecKillRequest, ExecKillResponse, ExecLogsQuery, ExecQuery,
-    ExecReapResponse, ExecStarted, ExecWaitQuery, ExecWaitResult, ForwardTarget, FsEntry,
-    FsMkdirRequest, FsRemoveQuery, FsWatchQuery, ShellQuery,
+    CopyQuery, CopySource, ExecBackgroundInfo, ExecKillRequest, ExecKillResponse, ExecLogsQuery,
+    ExecQuery, ExecReapResponse, ExecStarted, ExecWaitQuery, ExecWaitResult, ForwardTarget,
+    FsEntry, FsMkdirRequest, FsRemoveQuery, FsWatchQuery, ShellQuery,
 };
 
 /// A raw, bidirectional connection to a guest agent after an upgrade.
@@ -33,6 +33,9 @@ pub struct GuestDownload {
     pub mode: Option<u32>,
     /// The file's bytes, or the tar stream.
     pub body: Body,
+    /// cp-v1 modes: what the source is, sent as `X-Slicer-Source-Type`
+    /// and `X-Slicer-Source-Name-Base64`.
+    pub source: Option<CopySource>,
 }
 
 /// The daemon side of the guest-facing routes.
@@ -86,8 +89,15 @@ pub trait GuestBackend: Send + Sync + 'static {
         query: ExecWaitQuery,
     ) -> Result<ExecWaitResult, ApiError>;
 
-    /// `POST /vm/{hostname}/cp`: stream `body` (a file or a tar) into the guest.
-    async fn upload(&self, hostname: String, query: CopyQuery, body: Body) -> Result<(), ApiError>;
+    /// `POST /vm/{hostname}/cp`: stream `body` (a file or a tar) into the
+    /// guest; `unpacked_size` is `X-Slicer-Unpacked-Size`, when sent.
+    async fn upload(
+        &self,
+        hostname: String,
+        query: CopyQuery,
+        unpacked_size: Option<u64>,
+        body: Body,
+    ) -> Result<(), ApiError>;
 
     /// `GET /vm/{hostname}/cp`: stream a file or a tar out of the guest.
     async fn download(&self, hostname: String, query: CopyQuery)

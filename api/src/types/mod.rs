@@ -4,6 +4,7 @@ pub mod agent;
 pub mod apply;
 pub mod background;
 pub mod copy;
+pub mod copy_target;
 pub mod duration;
 pub mod error;
 pub mod exec;
@@ -15,6 +16,7 @@ pub mod query;
 pub mod secret;
 pub mod shell;
 pub mod stats;
+pub mod upload;
 pub mod vm;
 
 pub use agent::{
@@ -26,7 +28,11 @@ pub use background::{
     ExecBackgroundInfo, ExecKillRequest, ExecKillResponse, ExecLogsQuery, ExecReapResponse,
     ExecStarted, ExecWaitQuery, ExecWaitResult,
 };
-pub use copy::{CopyMode, CopyQuery, FILE_MODE_HEADER};
+pub use copy::{
+    CopyMode, CopyQuery, CopySemantics, CopySource, CopySourceType, FILE_MODE_HEADER,
+    SOURCE_NAME_HEADER, SOURCE_TYPE_HEADER, UNPACKED_SIZE_HEADER, valid_source_name,
+};
+pub use copy_target::{CopyTarget, CopyTargetError, PathKind, resolve_target};
 pub use error::ErrorBody;
 pub use exec::{BufferedExecResult, ExecFrame, ExecFrameKind, ExecQuery, OutputEncoding};
 pub use forward::{FORWARD_UPGRADE_PROTOCOL, FORWARD_UPSTREAM_HEADER, ForwardTarget};
@@ -42,6 +48,7 @@ pub use hostgroup::{
 pub use secret::{CreateSecretRequest, SecretInfo, UpdateSecretRequest};
 pub use shell::{SHELL_UPGRADE_PROTOCOL, ShellFrame, ShellFrameError, ShellQuery};
 pub use stats::{GuestSnapshot, NodeStats};
+pub use upload::{ManifestChunk, ManifestError, UploadManifest};
 pub use vm::{
     EgressRules, LogsQuery, LogsResponse, RestoreQuery, TagPatch, VmDescription, VmNetwork,
     VmShutdownQuery, VmTags,

@@ -12,9 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use slicer_api::types::query::to_query;
 use slicer_api::types::{
-    AGENT_VSOCK_PORT, AgentHealth, BufferedExecResult, CopyQuery, ErrorBody, ExecQuery,
-    FILE_MODE_HEADER, GuestSnapshot, ProvisionRequest, ProvisionResponse, ShutdownAction,
-    ShutdownQuery,
+    AGENT_VSOCK_PORT, AgentHealth, BufferedExecResult, CopyQuery, CopySource, ErrorBody, ExecQuery,
+    FILE_MODE_HEADER, GuestSnapshot, ProvisionRequest, ProvisionResponse, SOURCE_NAME_HEADER,
+    SOURCE_TYPE_HEADER, ShutdownAction, ShutdownQuery, UNPACKED_SIZE_HEADER,
 };
 
 use super::body::{RequestBody, empty_body, full_body};
@@ -41,6 +41,9 @@ pub struct AgentClient {
 pub struct Download {
     /// The file's mode from `X-Slicer-File-Mode` (binary downloads).
     pub mode: Option<u32>,
+    /// cp-v1 modes: what the source is, from `X-Slicer-Source-Type` and
+    /// `X-Slicer-Source-Name-Base64`.
+    pub source: Option<CopySource>,
     /// The body, read as it arrives.
     pub body: Incoming,
 }
@@ -149,14 +152,29 @@ impl AgentClient {
         query: &CopyQuery,
         body: RequestBody,
     ) -> Result<(), AgentClientError> {
+        self.upload_sized(query, None, body).await
+    }
+
+    /// Upload in any mode (cp-v1 included), passing `unpacked_size` on as
+    /// `X-Slicer-Unpacked-Size` for the agent's free-space check.
+    pub async fn upload_sized(
+        &self,
+        query: &CopyQuery,
+        unpacked_size: Option<u64>,
+        body: RequestBody,
+    ) -> Result<(), AgentClientError> {
         let op = "POST /v1/cp";
         let uri = with_query("/v1/cp", query, op)?;
-        let content_type = match query.mode {
-            slicer_api::types::CopyMode::Binary => "application/octet-stream",
-            slicer_api::types::CopyMode::Tar => "application/x-tar",
-        };
+        let size = unpacked_size.map(|n| n.to_string());
+        let mut headers = vec![(
+            header::CONTENT_TYPE.as_str(),
+            query.mode.upload_content_type(),
+        )];
+        if let Some(size) = &size {
+            headers.push((UNPACKED_SIZE_HEADER, size.as_str()));
+        }
         let response = self
-            .call_streaming(Method::POST, uri, body, Some(content_type), op)
+            .call_streaming_with(Method::POST, uri, body, &headers, op)
             .await?;
         drain(response, op).await
     }
@@ -168,13 +186,26 @@ impl AgentClient {
         let response = self
             .call_streaming(Method::GET, uri, empty_body(), None, op)
             .await?;
-        let mode = response
-            .headers()
-            .get(FILE_MODE_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| u32::from_str_radix(v, 8).ok());
+        let header = |name: &str| {
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let mode = header(FILE_MODE_HEADER).and_then(|v| u32::from_str_radix(&v, 8).ok());
+        let source = CopySource::from_headers(
+            header(SOURCE_TYPE_HEADER).as_deref(),
+            header(SOURCE_NAME_HEADER).as_deref(),
+        )
+        .transpose()
+        .map_err(|message| AgentClientError::Body {
+            operation: op.into(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+        })?;
         Ok(Download {
             mode,
+            source,
             body: response.into_body(),
         })
     }
@@ -251,9 +282,26 @@ impl AgentClient {
         content_type: Option<&str>,
         op: &str,
     ) -> Result<Response<Incoming>, AgentClientError> {
+        let headers: Vec<(&str, &str)> = content_type
+            .map(|value| (header::CONTENT_TYPE.as_str(), value))
+            .into_iter()
+            .collect();
+        self.call_streaming_with(method, uri, body, &headers, op)
+            .await
+    }
+
+    /// [`Self::call_streaming`] with extra request headers.
+    pub(super) async fn call_streaming_with(
+        &self,
+        method: Method,
+        uri: String,
+        body: RequestBody,
+        headers: &[(&str, &str)],
+        op: &str,
+    ) -> Result<Response<Incoming>, AgentClientError> {
         let mut request = request(method, &uri);
-        if let Some(content_type) = content_type {
-            request = request.header(header::CONTENT_TYPE, content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let response = self.send(request, body, op).await?;
         if response.status().is_success() {

@@ -152,10 +152,16 @@ impl GuestBackend for DaemonBackend {
             .map_err(|err| relay(&hostname, err))
     }
 
-    async fn upload(&self, hostname: String, query: CopyQuery, body: Body) -> Result<(), ApiError> {
+    async fn upload(
+        &self,
+        hostname: String,
+        query: CopyQuery,
+        unpacked_size: Option<u64>,
+        body: Body,
+    ) -> Result<(), ApiError> {
         let agent = self.agent(&hostname)?;
         agent
-            .upload(&query, stdin_body(body))
+            .upload_sized(&query, unpacked_size, stdin_body(body))
             .await
             .map_err(|err| relay(&hostname, err))
     }
@@ -172,6 +178,7 @@ impl GuestBackend for DaemonBackend {
             .map_err(|err| relay(&hostname, err))?;
         Ok(GuestDownload {
             mode: download.mode,
+            source: download.source,
             body: Body::new(download.body),
         })
     }

@@ -27,6 +27,22 @@ by hand. Paths and shapes are those of upstream Slicer's API (contract
   have no limit.
 - Every `/vm/{hostname}/…` route answers 404 for an unknown VM; exec and
   health answer 409 while the VM is paused.
+- **File copy** (`POST|GET /vm/{hostname}/cp`, query `CopyQuery`): modes
+  `binary` and `tar` write exactly at `path`. † The cp-v1 modes
+  `cp-v1-binary`, `cp-v1-tar`, `cp-v1-recursive` (with `copy_semantics=cp-v1`,
+  `source_name`, `source_type=file|directory`, `copy_contents`, repeatable
+  `exclude`) place the copy like GNU `cp -r`: into an existing directory as
+  `DIR/<source_name>`, else at `path` (a missing parent is 404, not
+  created); `copy_contents=true` merges a directory's contents; a directory
+  never replaces a file nor a file a directory (400). Upload header
+  `X-Slicer-Unpacked-Size` is checked against the guest's free space: 400
+  naming the header, before anything is written (the contract has no 507).
+  Downloads in cp-v1 modes carry `X-Slicer-Source-Type` and
+  `X-Slicer-Source-Name-Base64` (URL-safe, unpadded); a directory comes as a
+  tar of its contents, a file as its bytes (`cp-v1-tar`: a one-entry tar).
+  An unknown mode answers 400 `invalid mode: MODE`. Large files may be
+  uploaded in chunks and assembled with `slicer-agent upload finalise`
+  (see `docs/agent-protocol.md`).
 ";
 
 /// The values of an `enum`, or of a `oneOf` of documented `const`s, as

@@ -23,15 +23,26 @@ const EXTENSION_ROUTES: &[&str] = &[
 ];
 
 /// Query parameters beyond the contract (†: exec `env` and `stdio`; the
-/// reference's `wait` and `timeout` of restore, §7.2; cp's one query type
-/// serves both directions, and a download ignores `uid` and `gid`).
+/// reference's `wait` and `timeout` of restore, §7.2; the † cp-v1
+/// parameters of §7.5, which upstream's document predates; cp's one query
+/// type serves both directions, and a download ignores `uid` and `gid`).
 const EXTENSION_PARAMS: &[&str] = &[
     "POST /vm/{hostname}/restore timeout",
     "POST /vm/{hostname}/restore wait",
     "POST /vm/{hostname}/exec env",
     "POST /vm/{hostname}/exec stdio",
+    "GET /vm/{hostname}/cp copy_contents",
+    "GET /vm/{hostname}/cp copy_semantics",
+    "GET /vm/{hostname}/cp exclude",
     "GET /vm/{hostname}/cp gid",
+    "GET /vm/{hostname}/cp source_name",
+    "GET /vm/{hostname}/cp source_type",
     "GET /vm/{hostname}/cp uid",
+    "POST /vm/{hostname}/cp copy_contents",
+    "POST /vm/{hostname}/cp copy_semantics",
+    "POST /vm/{hostname}/cp exclude",
+    "POST /vm/{hostname}/cp source_name",
+    "POST /vm/{hostname}/cp source_type",
 ];
 
 /// Success statuses that differ from the contract, with the status we

@@ -1,4 +1,4 @@
-//! Glob matching for watch `patterns`: `*` (within one path component),
+//! Glob matching for watch `patterns` and copy `exclude`s: `*` (within one path component),
 //! `**` (across components), `?`, and `[abc]`, `[a-z]`, `[!x]` classes.
 
 /// Whether `text` matches `pattern` in full.
