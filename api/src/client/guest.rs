@@ -11,10 +11,10 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 use super::{ClientError, Endpoint, ExecFrames, SlicerClient, full};
 use crate::types::{
-    CopyQuery, CopySource, ExecBackgroundInfo, ExecKillRequest, ExecKillResponse, ExecLogsQuery,
-    ExecQuery, ExecReapResponse, ExecStarted, ExecWaitQuery, ExecWaitResult, FILE_MODE_HEADER,
+    CopyQuery, CopySource, DownloadHeaders, ExecBackgroundInfo, ExecKillRequest, ExecKillResponse,
+    ExecLogsQuery, ExecQuery, ExecReapResponse, ExecStarted, ExecWaitQuery, ExecWaitResult,
     FORWARD_UPSTREAM_HEADER, ForwardTarget, FsEntry, FsMkdirRequest, FsPathQuery, FsRemoveQuery,
-    FsWatchQuery, SOURCE_NAME_HEADER, SOURCE_TYPE_HEADER, ShellQuery, UNPACKED_SIZE_HEADER,
+    FsWatchQuery, SOURCE_TYPE_HEADER, ShellQuery, UNPACKED_SIZE_HEADER,
 };
 
 /// A streamed download from `GET /vm/{hostname}/cp`.
@@ -210,17 +210,12 @@ impl SlicerClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let mode = header(FILE_MODE_HEADER).and_then(|v| u32::from_str_radix(&v, 8).ok());
-        let source = CopySource::from_headers(
-            header(SOURCE_TYPE_HEADER).as_deref(),
-            header(SOURCE_NAME_HEADER).as_deref(),
-        )
-        .transpose()
-        .map_err(|message| ClientError::BadHeader {
-            operation: format!("GET /vm/{hostname}/cp"),
-            header: SOURCE_TYPE_HEADER,
-            message,
-        })?;
+        let DownloadHeaders { mode, source } =
+            DownloadHeaders::read(header).map_err(|message| ClientError::BadHeader {
+                operation: format!("GET /vm/{hostname}/cp"),
+                header: SOURCE_TYPE_HEADER,
+                message,
+            })?;
         Ok(CopyDownload {
             mode,
             source,

@@ -222,6 +222,29 @@ impl CopySource {
     }
 }
 
+/// What a download's response headers say about the copy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownloadHeaders {
+    /// [`FILE_MODE_HEADER`]: the file's permission bits (binary modes).
+    pub mode: Option<u32>,
+    /// The cp-v1 source headers, when sent.
+    pub source: Option<CopySource>,
+}
+
+impl DownloadHeaders {
+    /// Read them through `header`, which gives a header's value by name;
+    /// an error says why the source headers are unusable.
+    pub fn read(header: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let mode = header(FILE_MODE_HEADER).and_then(|v| u32::from_str_radix(v.trim(), 8).ok());
+        let source = CopySource::from_headers(
+            header(SOURCE_TYPE_HEADER).as_deref(),
+            header(SOURCE_NAME_HEADER).as_deref(),
+        )
+        .transpose()?;
+        Ok(Self { mode, source })
+    }
+}
+
 /// Whether `name` can be a source base name: one path component, not
 /// `.` or `..`.
 pub fn valid_source_name(name: &str) -> bool {

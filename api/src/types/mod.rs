@@ -29,8 +29,9 @@ pub use background::{
     ExecStarted, ExecWaitQuery, ExecWaitResult,
 };
 pub use copy::{
-    CopyMode, CopyQuery, CopySemantics, CopySource, CopySourceType, FILE_MODE_HEADER,
-    SOURCE_NAME_HEADER, SOURCE_TYPE_HEADER, UNPACKED_SIZE_HEADER, valid_source_name,
+    CopyMode, CopyQuery, CopySemantics, CopySource, CopySourceType, DownloadHeaders,
+    FILE_MODE_HEADER, SOURCE_NAME_HEADER, SOURCE_TYPE_HEADER, UNPACKED_SIZE_HEADER,
+    valid_source_name,
 };
 pub use copy_target::{CopyTarget, CopyTargetError, PathKind, resolve_target};
 pub use error::ErrorBody;

@@ -12,9 +12,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use slicer_api::types::query::to_query;
 use slicer_api::types::{
-    AGENT_VSOCK_PORT, AgentHealth, BufferedExecResult, CopyQuery, CopySource, ErrorBody, ExecQuery,
-    FILE_MODE_HEADER, GuestSnapshot, ProvisionRequest, ProvisionResponse, SOURCE_NAME_HEADER,
-    SOURCE_TYPE_HEADER, ShutdownAction, ShutdownQuery, UNPACKED_SIZE_HEADER,
+    AGENT_VSOCK_PORT, AgentHealth, BufferedExecResult, CopyQuery, CopySource, DownloadHeaders,
+    ErrorBody, ExecQuery, GuestSnapshot, ProvisionRequest, ProvisionResponse, ShutdownAction,
+    ShutdownQuery, UNPACKED_SIZE_HEADER,
 };
 
 use super::body::{RequestBody, empty_body, full_body};
@@ -193,16 +193,11 @@ impl AgentClient {
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         };
-        let mode = header(FILE_MODE_HEADER).and_then(|v| u32::from_str_radix(&v, 8).ok());
-        let source = CopySource::from_headers(
-            header(SOURCE_TYPE_HEADER).as_deref(),
-            header(SOURCE_NAME_HEADER).as_deref(),
-        )
-        .transpose()
-        .map_err(|message| AgentClientError::Body {
-            operation: op.into(),
-            source: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
-        })?;
+        let DownloadHeaders { mode, source } =
+            DownloadHeaders::read(header).map_err(|message| AgentClientError::Body {
+                operation: op.into(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+            })?;
         Ok(Download {
             mode,
             source,
