@@ -15,8 +15,10 @@ pub struct Guest {
     spec: VmSpec,
     handle: VmHandle,
     driver: Arc<QemuDriver>,
-    /// Launch to agent-ready.
+    /// Launch to agent-ready (of the attempt that booted).
     pub boot_time: Duration,
+    /// Which boot attempt this guest came from: 1, or 2 after a stall.
+    pub boot_attempt: u32,
     stopped: bool,
 }
 
@@ -32,6 +34,7 @@ impl Guest {
             handle,
             driver,
             boot_time,
+            boot_attempt: 1,
             stopped: false,
         }
     }

@@ -1,7 +1,7 @@
-//! [`InProcessDaemon`]: the daemon's store, controllers and REST API run
-//! inside the test process, wired as `slicer up` wires them
-//! (`controller/src/daemon/run.rs`), but over drivers the caller picks
-//! (the real QEMU/Linux/image-file ones, or the simulated ones), on a
+//! [`InProcessDaemon`]: the daemon's store, controllers and REST API (guest
+//! routes included) run inside the test process, wired as `slicer up`
+//! wires them (`controller/src/daemon/run.rs`), but over drivers the caller
+//! picks (the real QEMU/Linux/image-file ones, or the simulated ones), on a
 //! temporary data directory whose `images/` points at the built images.
 
 use std::path::{Path, PathBuf};
@@ -137,9 +137,13 @@ impl InProcessDaemon {
         ));
         let stop = shutdown.clone();
         let api_socket = socket.clone();
+        // The whole app, guest routes (cp, fs, background exec) included,
+        // as `slicer up` serves it on its socket.
+        let guest: Arc<dyn slicer_api::server::GuestBackend> = backend.clone();
+        let app = slicer_api::server::app(backend, guest, None);
         tasks.push(tokio::spawn(async move {
             if let Err(err) =
-                slicer_api::server::serve_unix(&api_socket, backend, stop.cancelled_owned()).await
+                slicer_api::server::serve_unix_app(&api_socket, app, stop.cancelled_owned()).await
             {
                 eprintln!("in-process daemon: api server failed: {err}");
             }

@@ -163,8 +163,9 @@ impl Rig {
         for attempt in 1..=2 {
             let spec = self.spec(&options, disk.clone(), attempt)?;
             match self.boot_once(spec, options.boot_timeout).await {
-                Ok(guest) => {
+                Ok(mut guest) => {
                     record_boot(&options.name, guest.boot_time);
+                    guest.boot_attempt = attempt;
                     return Ok(guest);
                 }
                 Err(err) => {

@@ -18,6 +18,8 @@ use slicer_api::types::{
     TagFilter, TagPatch, UpdateSecretRequest, VmDescription, VmShutdownQuery, VmTags, WaitFor,
     host_arch,
 };
+use tokio::sync::broadcast;
+use tokio::sync::broadcast::error::RecvError;
 
 use super::apply::{apply_groups, plan_groups};
 use super::metrics::DaemonMetrics;
@@ -26,7 +28,7 @@ use crate::hypervisor::VmHandle;
 use crate::lifecycle::Context;
 use crate::model::{PowerState, Vm, VmPhase, VmRole};
 use crate::secrets::{SecretError, SecretStore};
-use crate::store::{Object, StoreError};
+use crate::store::{Kind, Object, StoreError, StoreEvent};
 
 /// Default wait of a create with `wait=` (`reference/slicer.md` §3.3).
 const DEFAULT_CREATE_WAIT: Duration = Duration::from_secs(300);
@@ -181,6 +183,7 @@ impl DaemonBackend {
         timeout: Duration,
     ) -> Result<Object<Vm>, String> {
         let deadline = Instant::now() + timeout;
+        let mut changes = self.ctx.store.subscribe();
         loop {
             let vm = match self.ctx.store.get::<Vm>(hostname) {
                 Ok(Some(vm)) => vm,
@@ -209,7 +212,19 @@ impl DaemonBackend {
                     }
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Agent readiness is a status write, so wake on the VM's next
+            // write; userdata readiness is only visible in the guest, so
+            // that wait polls too. The recheck also covers a lagged watch.
+            let poll = match wait {
+                WaitFor::Agent => Duration::from_secs(1),
+                _ => Duration::from_millis(100),
+            };
+            next_write(
+                &mut changes,
+                hostname,
+                (Instant::now() + poll).min(deadline),
+            )
+            .await;
         }
     }
 
@@ -365,6 +380,23 @@ fn validate_create(group: &HostGroupSpec, request: &CreateNodeRequest) -> Result
         }
     }
     Ok(())
+}
+
+/// Wait until VM `hostname` is written (or the watch lagged and may have
+/// missed it) or `until` passes, whichever comes first.
+async fn next_write(changes: &mut broadcast::Receiver<StoreEvent>, hostname: &str, until: Instant) {
+    let written = async {
+        loop {
+            match changes.recv().await {
+                Ok(event) if event.kind == Vm::KIND && event.name == hostname => return,
+                Ok(_) => {}
+                Err(RecvError::Lagged(_)) => return,
+                // The store outlives the daemon's API: wait out the deadline.
+                Err(RecvError::Closed) => std::future::pending::<()>().await,
+            }
+        }
+    };
+    let _ = tokio::time::timeout_at(tokio::time::Instant::from_std(until), written).await;
 }
 
 #[async_trait]

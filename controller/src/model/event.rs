@@ -10,7 +10,7 @@ use crate::store::{Store, StoreError};
 
 const EVENTS_TREE: &str = "events";
 /// Events kept; older ones are dropped.
-const EVENTS_KEPT: usize = 10_000;
+const EVENTS_KEPT: u64 = 10_000;
 
 /// One recorded event.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -29,13 +29,20 @@ pub struct Event {
 #[derive(Debug, Clone)]
 pub struct EventLog {
     store: Store,
+    kept: u64,
 }
 
 impl EventLog {
-    /// The event log of `store`.
+    /// The event log of `store`, keeping the newest 10 000 events.
     pub fn new(store: &Store) -> Self {
+        Self::keeping(store, EVENTS_KEPT)
+    }
+
+    /// The event log of `store`, keeping the newest `kept` events.
+    fn keeping(store: &Store, kept: u64) -> Self {
         Self {
             store: store.clone(),
+            kept,
         }
     }
 
@@ -69,10 +76,13 @@ impl EventLog {
             source,
         };
         tree.insert(seq.to_be_bytes(), bytes).map_err(db_err)?;
-        if tree.len() > EVENTS_KEPT
-            && let Some((oldest, _)) = tree.first().map_err(db_err)?
-        {
-            tree.remove(oldest).map_err(db_err)?;
+        // Keys are dense sequence numbers, so everything below
+        // `seq - kept` is old: a range scan touches only what it removes
+        // (usually one key), where counting the tree (`sled::Tree::len`
+        // iterates it) made every event cost O(events kept).
+        let oldest_kept = (seq + 1).saturating_sub(self.kept);
+        for key in tree.range(..oldest_kept.to_be_bytes()).keys() {
+            tree.remove(key.map_err(db_err)?).map_err(db_err)?;
         }
         Ok(())
     }
@@ -119,5 +129,19 @@ mod tests {
             ["Adopted", "Relaunched", "Deleted"]
         );
         assert_eq!(log.list(Some("vms/a-")).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn only_the_newest_events_are_kept() {
+        let store = Store::temporary().unwrap();
+        let log = EventLog::keeping(&store, 3);
+        for n in 1..=10 {
+            log.record("vms/a-1", "Tick", format!("{n}"));
+        }
+        let kept = log.list(None).unwrap();
+        assert_eq!(
+            kept.iter().map(|e| e.message.as_str()).collect::<Vec<_>>(),
+            ["8", "9", "10"]
+        );
     }
 }

@@ -2,12 +2,14 @@
 //! taken with a compare-and-swap, so no address is ever handed out twice,
 //! even across daemon restarts or concurrent allocations.
 
+use std::collections::HashMap;
 use std::net::Ipv4Addr;
+use std::sync::{Arc, Mutex};
 
 use ipnet::Ipv4Net;
 
 use crate::config::NetworkSpec;
-use crate::store::{Store, StoreError};
+use crate::store::{OwnerIndex, Store, StoreError};
 
 const LEASES_TREE: &str = "leases";
 
@@ -23,14 +25,6 @@ pub enum IpamError {
     },
     /// lease store error
     Store(#[from] StoreError),
-    /// lease store i/o failed for pool {pool}
-    Db {
-        /// The pool.
-        pool: String,
-        /// The underlying error.
-        #[source]
-        source: sled::Error,
-    },
 }
 
 /// The addresses one group may hand out.
@@ -97,22 +91,26 @@ pub struct Lease {
 /// The lease table.
 #[derive(Debug, Clone)]
 pub struct Ipam {
-    leases: sled::Tree,
+    leases: OwnerIndex,
+    /// Per pool, the candidate index to try first: one past the last
+    /// address handed out. Only a hint (process-local, lost on restart),
+    /// so filling a pool of n costs O(n) claims instead of O(n²).
+    next_free: Arc<Mutex<HashMap<String, usize>>>,
+}
+
+fn address_of(key: &[u8]) -> Option<Ipv4Addr> {
+    key.get(key.len().saturating_sub(4)..)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map(Ipv4Addr::from)
 }
 
 impl Ipam {
     /// The lease table of `store`.
     pub fn new(store: &Store) -> Result<Self, IpamError> {
         Ok(Self {
-            leases: store.raw_tree(LEASES_TREE)?,
+            leases: OwnerIndex::open(store, LEASES_TREE)?,
+            next_free: Arc::default(),
         })
-    }
-
-    fn db_err(pool: &Pool) -> impl Fn(sled::Error) -> IpamError + '_ {
-        move |source| IpamError::Db {
-            pool: pool.name.clone(),
-            source,
-        }
     }
 
     fn lease(pool: &Pool, address: Ipv4Addr) -> Lease {
@@ -123,41 +121,56 @@ impl Ipam {
         }
     }
 
+    fn prefix(pool: &Pool) -> Vec<u8> {
+        format!("{}/", pool.name).into_bytes()
+    }
+
+    fn hint(&self, pool: &Pool) -> usize {
+        self.next_free
+            .lock()
+            .map_or(0, |hints| hints.get(&pool.name).copied().unwrap_or(0))
+    }
+
+    fn set_hint(&self, pool: &Pool, next: usize) {
+        if let Ok(mut hints) = self.next_free.lock() {
+            hints.insert(pool.name.clone(), next);
+        }
+    }
+
     /// The address `owner` holds in `pool`, if any.
     pub fn find(&self, pool: &Pool, owner: &str) -> Result<Option<Lease>, IpamError> {
-        for entry in self.leases.scan_prefix(format!("{}/", pool.name)) {
-            let (key, value) = entry.map_err(Self::db_err(pool))?;
-            if value.as_ref() == owner.as_bytes()
-                && let Some(octets) = key
-                    .get(key.len().saturating_sub(4)..)
-                    .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            {
-                return Ok(Some(Self::lease(pool, Ipv4Addr::from(octets))));
-            }
-        }
-        Ok(None)
+        let prefix = Self::prefix(pool);
+        Ok(self
+            .leases
+            .keys_of(owner)?
+            .iter()
+            .filter(|key| key.starts_with(&prefix) && key.len() == prefix.len() + 4)
+            .find_map(|key| address_of(key))
+            .map(|address| Self::lease(pool, address)))
     }
 
     /// Lease an address to `owner`: the one it already holds, else the
-    /// first free candidate. Callers serialise allocations per owner (the
-    /// reconciler runs one reconcile per VM at a time); different owners
-    /// may allocate concurrently.
+    /// next free candidate after the last one handed out, wrapping around
+    /// (so a freed address is reused once the pool comes round to it, not
+    /// at once). Callers serialise allocations per owner (the reconciler
+    /// runs one reconcile per VM at a time); different owners may
+    /// allocate concurrently.
     pub fn allocate(&self, pool: &Pool, owner: &str) -> Result<Lease, IpamError> {
         if let Some(lease) = self.find(pool, owner)? {
             return Ok(lease);
         }
-        for ip in &pool.candidates {
-            let taken = self
-                .leases
-                .compare_and_swap(pool.key(*ip), None::<&[u8]>, Some(owner.as_bytes()))
-                .map_err(Self::db_err(pool))?;
-            if taken.is_ok() {
-                return Ok(Self::lease(pool, *ip));
+        let size = pool.candidates.len();
+        let start = self.hint(pool) % size.max(1);
+        for i in (start..size).chain(0..start) {
+            let ip = pool.candidates[i];
+            if self.leases.claim(&pool.key(ip), owner)? {
+                self.set_hint(pool, i + 1);
+                return Ok(Self::lease(pool, ip));
             }
         }
         Err(IpamError::Exhausted {
             pool: pool.name.clone(),
-            size: pool.candidates.len(),
+            size,
         })
     }
 
@@ -166,51 +179,28 @@ impl Ipam {
         let Some(lease) = self.find(pool, owner)? else {
             return Ok(None);
         };
-        // Only remove it if it is still ours.
-        let _ = self
-            .leases
-            .compare_and_swap(
-                pool.key(lease.address),
-                Some(owner.as_bytes()),
-                None::<&[u8]>,
-            )
-            .map_err(Self::db_err(pool))?;
+        self.leases.release(&pool.key(lease.address), Some(owner))?;
         Ok(Some(lease.address))
     }
 
     /// Release every lease `owner` holds in any pool (teardown after its
     /// group is gone); returns how many were released.
     pub fn release_owner(&self, owner: &str) -> Result<usize, IpamError> {
-        let db_err = |source| IpamError::Db {
-            pool: "*".to_owned(),
-            source,
-        };
         let mut released = 0;
-        for entry in self.leases.iter() {
-            let (key, value) = entry.map_err(db_err)?;
-            if value.as_ref() == owner.as_bytes()
-                && self
-                    .leases
-                    .compare_and_swap(&key, Some(value), None::<&[u8]>)
-                    .map_err(db_err)?
-                    .is_ok()
-            {
-                released += 1;
-            }
+        for key in self.leases.keys_of(owner)? {
+            released += usize::from(self.leases.release(&key, Some(owner))?);
         }
         Ok(released)
     }
 
     /// Every owner holding a lease, in any pool.
     pub fn owners(&self) -> Result<Vec<String>, IpamError> {
-        let mut owners = Vec::new();
-        for value in self.leases.iter().values() {
-            let value = value.map_err(|source| IpamError::Db {
-                pool: "*".to_owned(),
-                source,
-            })?;
-            owners.push(String::from_utf8_lossy(&value).into_owned());
-        }
+        let mut owners: Vec<String> = self
+            .leases
+            .scan(&[])?
+            .into_iter()
+            .map(|(_, owner)| owner)
+            .collect();
         owners.sort();
         owners.dedup();
         Ok(owners)
@@ -218,20 +208,12 @@ impl Ipam {
 
     /// Every lease of `pool` as (address, owner).
     pub fn leases(&self, pool: &Pool) -> Result<Vec<(Ipv4Addr, String)>, IpamError> {
-        let mut out = Vec::new();
-        for entry in self.leases.scan_prefix(format!("{}/", pool.name)) {
-            let (key, value) = entry.map_err(Self::db_err(pool))?;
-            if let Some(octets) = key
-                .get(key.len().saturating_sub(4)..)
-                .and_then(|b| <[u8; 4]>::try_from(b).ok())
-            {
-                out.push((
-                    Ipv4Addr::from(octets),
-                    String::from_utf8_lossy(&value).into_owned(),
-                ));
-            }
-        }
-        Ok(out)
+        Ok(self
+            .leases
+            .scan(&Self::prefix(pool))?
+            .into_iter()
+            .filter_map(|(key, owner)| Some((address_of(&key)?, owner)))
+            .collect())
     }
 }
 
@@ -320,6 +302,33 @@ mod tests {
         assert_eq!(ipam.release_owner("g-3").unwrap(), 1);
         assert_eq!(ipam.release_owner("g-3").unwrap(), 0);
         assert_eq!(ipam.owners().unwrap(), ["g-2"]);
+    }
+
+    #[test]
+    fn allocation_moves_on_from_the_last_address_and_wraps_round() {
+        let store = Store::temporary().unwrap();
+        let ipam = Ipam::new(&store).unwrap();
+        let pool = Pool::new(
+            "g",
+            "10.0.0.1/29".parse().unwrap(),
+            (2..=5).map(|i| Ipv4Addr::new(10, 0, 0, i)).collect(),
+        );
+        let addr = |owner: &str| ipam.allocate(&pool, owner).unwrap().address.octets()[3];
+        assert_eq!([addr("g-1"), addr("g-2"), addr("g-3")], [2, 3, 4]);
+        ipam.release(&pool, "g-1").unwrap();
+        assert_eq!(addr("g-4"), 5, "the cursor goes on before reusing .2");
+        assert_eq!(addr("g-5"), 2, "then wraps round to the freed one");
+        assert_eq!(
+            ipam.find(&pool, "g-3").unwrap().unwrap().address.octets()[3],
+            4
+        );
+        // Another Ipam over the same store (a restarted daemon) starts from
+        // the first candidate and skips what is leased.
+        let again = Ipam::new(&store).unwrap();
+        ipam.release(&pool, "g-3").unwrap();
+        assert_eq!(again.allocate(&pool, "g-6").unwrap().address.octets()[3], 4);
+        assert_eq!(again.release_owner("g-6").unwrap(), 1);
+        assert!(again.find(&pool, "g-6").unwrap().is_none());
     }
 
     #[test]

@@ -150,6 +150,29 @@ impl Store {
         Ok(out)
     }
 
+    /// The objects of kind `K` whose names start with `prefix` and pass
+    /// `keep`, ordered by name: a scan of that key range only, and only
+    /// kept objects are decoded (a group's VMs are `<group>-<n>`).
+    pub fn list_prefix<K: Kind>(
+        &self,
+        prefix: &str,
+        keep: impl Fn(&str) -> bool,
+    ) -> Result<Vec<Object<K>>, StoreError> {
+        let mut out = Vec::new();
+        for entry in self.tree::<K>()?.scan_prefix(prefix) {
+            let (key, bytes) = entry.map_err(|source| StoreError::Db {
+                kind: K::KIND,
+                name: prefix.to_owned(),
+                source,
+            })?;
+            let name = String::from_utf8_lossy(&key);
+            if keep(&name) {
+                out.push(Self::decode(&name, &bytes)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Names of every object of kind `K`.
     pub fn names<K: Kind>(&self) -> Result<Vec<String>, StoreError> {
         self.tree::<K>()?
@@ -515,6 +538,35 @@ mod tests {
         assert_eq!(store.get::<Widget>("a").unwrap().unwrap().spec.size, 1);
         assert_eq!(store.names::<Widget>().unwrap(), ["a", "b"]);
         assert_eq!(store.list::<Widget>().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn prefix_lists_decode_only_kept_names_in_range() {
+        let store = Store::temporary().unwrap();
+        for name in ["a-1", "a-2", "a-b-1", "ab-1", "b-1"] {
+            store.create(name, Widget { size: 1 }).unwrap();
+        }
+        let names = |objects: Vec<Object<Widget>>| {
+            objects.into_iter().map(|o| o.meta.name).collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(store.list_prefix::<Widget>("a-", |_| true).unwrap()),
+            ["a-1", "a-2", "a-b-1"]
+        );
+        assert_eq!(
+            names(
+                store
+                    .list_prefix::<Widget>("a-", |n| !n.starts_with("a-b-"))
+                    .unwrap()
+            ),
+            ["a-1", "a-2"]
+        );
+        assert!(
+            store
+                .list_prefix::<Widget>("c-", |_| true)
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -11,8 +11,10 @@ mod db;
 mod error;
 mod migrate;
 mod object;
+mod owners;
 
 pub use db::{DeleteOutcome, Store, StoreEvent};
 pub use error::StoreError;
 pub use migrate::SCHEMA_VERSION;
 pub use object::{Condition, Kind, Object, ObjectMeta};
+pub use owners::OwnerIndex;

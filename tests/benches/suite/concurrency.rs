@@ -1,6 +1,7 @@
 //! Concurrency figures: N sandboxes (with a NIC on the group's bridge)
 //! created at once through the API with `wait=agent`; time until the last
-//! one is ready. N = 1 is the baseline of the ratios.
+//! one is ready. N = 1 is the baseline of the ratios. A batch in which a
+//! boot stalls is counted as failed in the note, not in the figure.
 
 use std::time::{Duration, Instant};
 
@@ -9,7 +10,7 @@ use slicer_e2e::in_process::InProcessDaemon;
 
 use crate::Plan;
 use crate::figures::{Summary, Table, ratio};
-use crate::real::{create, delete};
+use crate::real::{clear, create, delete};
 
 const SIZES: [usize; 4] = [1, 2, 4, 8];
 
@@ -19,6 +20,7 @@ pub async fn run(daemon: &InProcessDaemon, plan: &Plan, table: &mut Table) -> an
     for n in SIZES {
         let mut all_ready = Vec::new();
         let mut first_ready = Vec::new();
+        let mut failed = Vec::new();
         for _ in 0..plan.concurrency_runs {
             let start = Instant::now();
             let created = join_all((0..n).map(|_| create(client, "conc"))).await;
@@ -36,7 +38,22 @@ pub async fn run(daemon: &InProcessDaemon, plan: &Plan, table: &mut Table) -> an
                 }
             }
             join_all(hosts.iter().map(|h| delete(client, "conc", h))).await;
-            anyhow::ensure!(errors.is_empty(), "{n} at once: {}", errors.join("; "));
+            clear(client, "conc").await;
+            if let Some(error) = errors.first() {
+                // A batch with a stalled boot has no "all ready" time; it
+                // is reported, not retried, so the figure stays honest.
+                eprintln!("bench: {n} at once: {}", errors.join("; "));
+                failed.push(format!(
+                    "{} of {n} not ready ({})",
+                    errors.len(),
+                    error
+                        .chars()
+                        .take(160)
+                        .collect::<String>()
+                        .replace('|', "/")
+                ));
+                continue;
+            }
             all_ready.push(took);
             first_ready.push(each.iter().min().copied().unwrap_or(Duration::ZERO));
         }
@@ -51,10 +68,15 @@ pub async fn run(daemon: &InProcessDaemon, plan: &Plan, table: &mut Table) -> an
             summary,
             "ms",
             format!(
-                "first ready {:.0} ms; vs N=1 {}{}",
+                "first ready {:.0} ms; vs N=1 {}{}{}",
                 first.map_or(f64::NAN, |s| s.median),
                 ratio(summary, single),
-                if n == 1 { " (baseline)" } else { "" }
+                if n == 1 { " (baseline)" } else { "" },
+                if failed.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} run(s) failed: {}", failed.len(), failed.join("; "))
+                }
             ),
         );
     }

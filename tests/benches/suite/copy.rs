@@ -1,98 +1,66 @@
 //! Copy figures: host → guest and guest → host throughput of one file
-//! through the agent's copy endpoint, against a plain stream over the
-//! same vsock path (exec stdin into `cat > /dev/null`, and exec stdout of
-//! a generator). The daemon's REST API has no cp route yet, so both run
-//! through the agent client over the VM's hybrid-vsock socket.
+//! through the daemon's REST API (`SlicerClient::upload` / `download`,
+//! `POST`/`GET /vm/{h}/cp`, binary mode: client → daemon → agent over
+//! hybrid vsock → the guest's disk), against a raw byte stream over the
+//! same hybrid-vsock path ([`crate::vsock_stream`]). Runs on a `full`
+//! guest, the image whose `perl` can open a vsock socket.
 
+use std::path::Path;
 use std::time::Instant;
 
 use futures_util::StreamExt;
 use http_body_util::BodyDataStream;
-use slicer_api::types::{CopyMode, CopyQuery, ExecQuery};
-use slicer_controller::agent_client::{AgentClient, empty_body, reader_body};
+use slicer_api::client::{SlicerClient, reader_body};
+use slicer_api::types::{CopyMode, CopyQuery};
 use slicer_controller::hypervisor::VmHandle;
 use slicer_e2e::Rig;
 use slicer_e2e::in_process::InProcessDaemon;
 
 use crate::Plan;
-use crate::figures::{Summary, Table, ratio};
-use crate::real::{create, delete};
+use crate::figures::{Summary, Table, ratio, retries_note};
+use crate::real::{create_retrying, delete};
+use crate::vsock_stream;
+
+const GUEST_PATH: &str = "/root/copy.bin";
 
 fn mb_per_s(bytes: usize, start: Instant) -> f64 {
     bytes as f64 / start.elapsed().as_secs_f64() / 1e6
 }
 
-async fn upload(agent: &AgentClient, local: &std::path::Path, bytes: usize) -> anyhow::Result<f64> {
-    let query = CopyQuery {
-        path: "/root/copy.bin".into(),
+fn query() -> CopyQuery {
+    CopyQuery {
+        path: GUEST_PATH.into(),
         mode: CopyMode::Binary,
         ..Default::default()
-    };
+    }
+}
+
+async fn upload(
+    client: &SlicerClient,
+    host: &str,
+    local: &Path,
+    bytes: usize,
+) -> anyhow::Result<f64> {
     let start = Instant::now();
-    agent
-        .upload(&query, reader_body(tokio::fs::File::open(local).await?))
+    client
+        .upload(
+            host,
+            &query(),
+            reader_body(tokio::fs::File::open(local).await?),
+        )
         .await?;
     Ok(mb_per_s(bytes, start))
 }
 
-async fn download(agent: &AgentClient, bytes: usize) -> anyhow::Result<f64> {
-    let query = CopyQuery {
-        path: "/root/copy.bin".into(),
-        mode: CopyMode::Binary,
-        ..Default::default()
-    };
+async fn download(client: &SlicerClient, host: &str, bytes: usize) -> anyhow::Result<f64> {
     let start = Instant::now();
-    let download = agent.download(&query).await?;
-    let mut body = BodyDataStream::new(download.body);
+    let (_, body) = client.download(host, &query()).await?;
+    let mut body = BodyDataStream::new(body);
     let mut len = 0usize;
     while let Some(chunk) = body.next().await {
         len += chunk?.len();
     }
     anyhow::ensure!(len == bytes, "downloaded {len} bytes, expected {bytes}");
-    Ok(mb_per_s(bytes, start))
-}
-
-/// Host → guest plain stream: the file as exec stdin, discarded.
-async fn stream_in(
-    agent: &AgentClient,
-    local: &std::path::Path,
-    bytes: usize,
-) -> anyhow::Result<f64> {
-    let query = ExecQuery {
-        cmd: "cat > /dev/null".into(),
-        stdin: Some(true),
-        ..ExecQuery::default()
-    };
-    let start = Instant::now();
-    let mut frames = agent
-        .exec(&query, reader_body(tokio::fs::File::open(local).await?))
-        .await?;
-    let mut exit = None;
-    while let Some(frame) = frames.next_frame().await {
-        let frame = frame?;
-        if frame.exit_code.is_some() {
-            exit = frame.exit_code;
-        }
-    }
-    anyhow::ensure!(exit == Some(0), "cat > /dev/null ended with {exit:?}");
-    Ok(mb_per_s(bytes, start))
-}
-
-/// Guest → host plain stream: a generator's stdout as exec frames.
-async fn stream_out(agent: &AgentClient, bytes: usize) -> anyhow::Result<f64> {
-    let query = ExecQuery {
-        cmd: format!("head -c {bytes} /dev/zero | tr '\\0' y"),
-        ..ExecQuery::default()
-    };
-    let start = Instant::now();
-    let mut frames = agent.exec(&query, empty_body()).await?;
-    let mut len = 0usize;
-    while let Some(frame) = frames.next_frame().await {
-        if let Some((_, data)) = frame?.output_payload() {
-            len += data.len();
-        }
-    }
-    anyhow::ensure!(len == bytes, "streamed {len} bytes, expected {bytes}");
     Ok(mb_per_s(bytes, start))
 }
 
@@ -102,6 +70,7 @@ pub async fn run(
     plan: &Plan,
     table: &mut Table,
 ) -> anyhow::Result<()> {
+    let client = &daemon.client;
     let bytes = plan.copy_bytes;
     let local = rig.scratch().join("copy.bin");
     let data: Vec<u8> = (0..bytes)
@@ -109,54 +78,68 @@ pub async fn run(
         .collect();
     std::fs::write(&local, &data)?;
     drop(data);
-    let (host, _) = create(&daemon.client, "bmin").await?;
+    let (host, _, attempt) = create_retrying(client, "bfull").await?;
     let handle = VmHandle::load(&daemon.data().run_dir(&host))?
         .ok_or_else(|| anyhow::anyhow!("{host} has no handle"))?;
-    let agent = handle.agent();
-    let rounds = if plan.quick { 1 } else { 2 };
-    let (mut up, mut down, mut s_in, mut s_out) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..rounds {
-        s_in.push(stream_in(&agent, &local, bytes).await?);
-        up.push(upload(&agent, &local, bytes).await?);
-        down.push(download(&agent, bytes).await?);
-        s_out.push(stream_out(&agent, bytes).await?);
+    let socket = handle.vsock_socket.clone();
+    let (mut up, mut down, mut raw_in, mut raw_out) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..plan.copy_rounds {
+        raw_in.push(vsock_stream::host_to_guest(client, &host, &socket, bytes).await?);
+        up.push(upload(client, &host, &local, bytes).await?);
+        down.push(download(client, &host, bytes).await?);
+        raw_out.push(vsock_stream::guest_to_host(client, &host, &socket, bytes).await?);
     }
-    delete(&daemon.client, "bmin", &host).await?;
+    delete(client, "bfull", &host).await?;
     let _ = std::fs::remove_file(&local);
     let mib = bytes >> 20;
-    let (up, down, s_in, s_out) = (
+    let (up, down, raw_in, raw_out) = (
         Summary::of(&up),
         Summary::of(&down),
-        Summary::of(&s_in),
-        Summary::of(&s_out),
+        Summary::of(&raw_in),
+        Summary::of(&raw_out),
+    );
+    let guest = format!(
+        "`full` guest ({})",
+        retries_note(&[attempt]).replace("no retries", "booted first time")
     );
     table.summary(
         "copy",
-        "host → guest stream: exec stdin → `cat > /dev/null` (baseline)",
-        s_in,
+        "host → guest raw vsock stream (baseline)",
+        raw_in,
         "MB/s",
-        format!("{mib} MiB"),
+        format!(
+            "{mib} MiB: CONNECT on the VM socket → guest perl AF_VSOCK listener, discarded; {guest}"
+        ),
     );
     table.summary(
         "copy",
-        "cp host → guest (agent `POST /v1/cp`)",
+        "cp host → guest through the API (`POST /vm/{h}/cp`)",
         up,
         "MB/s",
-        format!("{mib} MiB to /root; vs stream {}", ratio(up, s_in)),
+        format!(
+            "{mib} MiB file to {GUEST_PATH}; vs raw {}",
+            ratio(up, raw_in)
+        ),
     );
     table.summary(
         "copy",
-        "guest → host stream: exec stdout frames (baseline)",
-        s_out,
+        "guest → host raw vsock stream (baseline)",
+        raw_out,
         "MB/s",
-        format!("{mib} MiB of text in NDJSON frames"),
+        format!(
+            "{mib} MiB: guest perl AF_VSOCK connect to CID 2 → host listener on `<socket>_<port>`"
+        ),
     );
     table.summary(
         "copy",
-        "cp guest → host (agent `GET /v1/cp`)",
+        "cp guest → host through the API (`GET /vm/{h}/cp`)",
         down,
         "MB/s",
-        format!("{mib} MiB; vs stream {}", ratio(down, s_out)),
+        format!(
+            "{mib} MiB file from {GUEST_PATH}; vs raw {}",
+            ratio(down, raw_out)
+        ),
     );
     Ok(())
 }

@@ -10,7 +10,7 @@ use slicer_e2e::in_process::InProcessDaemon;
 
 use crate::Plan;
 use crate::figures::{Table, percentile_ms};
-use crate::real::{create, delete};
+use crate::real::{create_retrying, delete};
 
 /// `/bin/true` without a shell.
 pub fn true_query() -> ExecQuery {
@@ -35,7 +35,7 @@ fn latency_row(table: &mut Table, measure: &str, samples: &[Duration], note: Str
 
 pub async fn run(daemon: &InProcessDaemon, plan: &Plan, table: &mut Table) -> anyhow::Result<()> {
     let client = &daemon.client;
-    let (host, _) = create(client, "bmin").await?;
+    let (host, _, _) = create_retrying(client, "bmin").await?;
     let handle = VmHandle::load(&daemon.data().run_dir(&host))?
         .ok_or_else(|| anyhow::anyhow!("{host} has no handle"))?;
     let agent = handle.agent();

@@ -157,3 +157,14 @@ pub fn ratio(a: Option<Summary>, b: Option<Summary>) -> String {
         _ => "ratio –".to_owned(),
     }
 }
+
+/// How many of the runs behind a figure needed a retry, for its note:
+/// `attempts` holds, per run, the attempt that succeeded.
+pub fn retries_note(attempts: &[u32]) -> String {
+    let retried = attempts.iter().filter(|a| **a > 1).count();
+    if retried == 0 {
+        "no retries".to_owned()
+    } else {
+        format!("{retried} of them retried after a stall (times are of the attempt that worked)")
+    }
+}

@@ -29,6 +29,7 @@ mod exec;
 mod figures;
 mod real;
 mod scale;
+mod vsock_stream;
 
 use std::time::{Duration, Instant};
 
@@ -44,6 +45,7 @@ pub struct Plan {
     pub full_runs: usize,
     pub exec_calls: usize,
     pub copy_bytes: usize,
+    pub copy_rounds: usize,
     pub disk_runs: usize,
     pub concurrency_runs: usize,
     pub scale_vms: usize,
@@ -65,6 +67,7 @@ impl Plan {
                 full_runs: 1,
                 exec_calls: 200,
                 copy_bytes: 64 << 20,
+                copy_rounds: 1,
                 disk_runs: 3,
                 concurrency_runs: 1,
                 scale_vms,
@@ -78,6 +81,7 @@ impl Plan {
                 full_runs: 3,
                 exec_calls: 500,
                 copy_bytes: 256 << 20,
+                copy_rounds: 2,
                 disk_runs: 5,
                 concurrency_runs: 2,
                 scale_vms,
@@ -129,6 +133,15 @@ fn load_average() -> String {
 }
 
 fn main() -> anyhow::Result<()> {
+    // Controller warnings (failed reconciles, a lagging store watch) are
+    // part of what a run shows; `SLICER_BENCH_LOG` picks another level.
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("SLICER_BENCH_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .init();
     // Before any thread exists, so every runtime thread and every process
     // spawned later (QEMU, vhost-device-vsock) shares the namespace.
     nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET)
@@ -164,6 +177,11 @@ async fn suite() -> anyhow::Result<()> {
                         format!("{err:#}").replace('|', "/"),
                     );
                 }
+                eprintln!(
+                    "bench: section {} took {:.1} s",
+                    $name,
+                    t.elapsed().as_secs_f64()
+                );
                 sections.push(($name, t.elapsed()));
             }
         };

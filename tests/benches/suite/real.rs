@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use slicer_api::client::SlicerClient;
-use slicer_api::types::{CreateNodeQuery, CreateNodeRequest, WaitFor};
+use slicer_api::types::{CreateNodeQuery, CreateNodeRequest, TagFilter, WaitFor};
 use slicer_controller::lifecycle::Timing;
 use slicer_controller::network::LinuxNetwork;
 use slicer_controller::reconcile::RunnerConfig;
@@ -88,4 +88,41 @@ pub async fn delete(client: &SlicerClient, group: &str, hostname: &str) -> anyho
         response.message
     );
     Ok(())
+}
+
+/// Attempts a boot gets before its figure fails: a loaded shared host
+/// stalls a TCG boot now and then, and one retry is enough to tell a stall
+/// from a fault. Retries are counted and printed with the figure.
+pub const BOOT_ATTEMPTS: u32 = 2;
+
+/// [`create`], retried once after a failure (the group is emptied first,
+/// so a half-created sandbox does not linger): (hostname, time of the
+/// attempt that worked, which attempt that was).
+pub async fn create_retrying(
+    client: &SlicerClient,
+    group: &str,
+) -> anyhow::Result<(String, Duration, u32)> {
+    let mut failures = Vec::new();
+    for attempt in 1..=BOOT_ATTEMPTS {
+        match create(client, group).await {
+            Ok((host, took)) => return Ok((host, took, attempt)),
+            Err(err) => {
+                eprintln!("bench: create in {group}, attempt {attempt} failed: {err:#}");
+                failures.push(format!("attempt {attempt}: {err:#}"));
+                clear(client, group).await;
+            }
+        }
+    }
+    anyhow::bail!("create in {group} failed: {}", failures.join("; "))
+}
+
+/// Delete every sandbox of `group`, ignoring failures (best effort).
+pub async fn clear(client: &SlicerClient, group: &str) {
+    let nodes = client
+        .nodes(Some(group), &TagFilter::default())
+        .await
+        .unwrap_or_default();
+    for node in nodes {
+        let _ = delete(client, group, &node.hostname).await;
+    }
 }

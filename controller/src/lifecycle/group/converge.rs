@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use super::GroupError;
 use super::template::{apply_template, matches_template, template_for};
 use crate::config::{HostGroupSpec, NetworkMode};
-use crate::lifecycle::Context;
+use crate::lifecycle::{Context, group_of};
 use crate::model::{EventLog, HostGroupStatus, Vm, VmPhase, VmRole, hostname};
 use crate::network::EgressStatus;
 use crate::reconcile::Action;
@@ -14,10 +14,14 @@ use crate::store::{Object, StoreError};
 /// How long a group delete waits for its VMs before it backs off.
 const DELETE_WAIT: Duration = Duration::from_secs(120);
 
+/// The VMs of `group`. Every VM is named `<group>-<n>` (services and
+/// sandboxes alike), so this reads only that key range, and skips the VMs
+/// of a group whose name merely extends this one (`web-2-1` of `web-2`
+/// when listing `web`) without decoding them.
 fn vms_of(ctx: &Context, group: &str) -> Result<Vec<Object<Vm>>, GroupError> {
     Ok(ctx
         .store
-        .list::<Vm>()
+        .list_prefix::<Vm>(&format!("{group}-"), |name| group_of(name) == Some(group))
         .map_err(GroupError::store(group))?
         .into_iter()
         .filter(|vm| vm.spec.group == group)

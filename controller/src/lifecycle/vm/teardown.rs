@@ -29,14 +29,7 @@ pub async fn teardown(ctx: &Context, name: &str, status: &VmStatus) -> Result<bo
     if run_dir.exists() {
         crate::hypervisor::sweep::kill_processes_using(&run_dir);
     }
-    let mut taps: Vec<String> = ctx
-        .taps
-        .list()
-        .map_err(VmError::store(name))?
-        .into_iter()
-        .filter(|(_, owner)| owner == name)
-        .map(|(tap, _)| tap)
-        .collect();
+    let mut taps = ctx.taps.owned_by(name).map_err(VmError::store(name))?;
     taps.extend(status.tap.clone());
     taps.sort();
     taps.dedup();
