@@ -75,6 +75,19 @@ fn mount<S: Clone + Send + Sync + 'static>(
     router
 }
 
+/// The paths the table marks open, computed once: the guard below runs
+/// on every TCP request and must not rebuild the route table each time.
+fn open_paths() -> &'static [&'static str] {
+    static OPEN: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    OPEN.get_or_init(|| {
+        table::route_table()
+            .into_iter()
+            .filter(|route| !route.auth)
+            .map(|route| route.path)
+            .collect()
+    })
+}
+
 /// Answer 401 without the bearer token, except on the routes the table
 /// marks open (`/healthz`): the outermost guard of a TCP listener, so
 /// routes outside the table (guest proxies, background exec) are covered.
@@ -83,10 +96,7 @@ pub(super) async fn require_token_outside_open_routes(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
-    let open = table::entries()
-        .iter()
-        .any(|e| !e.spec.auth && e.spec.path == request.uri().path());
-    if open {
+    if open_paths().contains(&request.uri().path()) {
         return next.run(request).await;
     }
     layers::require_token(axum::extract::State(token), request, next).await
