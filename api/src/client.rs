@@ -61,7 +61,7 @@ pub enum ClientError {
         #[source]
         source: serde_json::Error,
     },
-    /// cannot encode the query of {operation}: {message}
+    /// cannot encode the request of {operation}: {message}
     Encode {
         /// The call.
         operation: String,
@@ -440,10 +440,7 @@ impl SlicerClient {
         request: &CreateNodeRequest,
     ) -> Result<CreateNodeResponse, ClientError> {
         let path = Self::with_query(&format!("/hostgroup/{group}/nodes"), query)?;
-        let body = serde_json::to_vec(request).map_err(|source| ClientError::Decode {
-            operation: path.clone(),
-            source,
-        })?;
+        let body = Self::encode(&path, request)?;
         self.json(Method::POST, &path, Some(body)).await
     }
 
@@ -494,10 +491,7 @@ impl SlicerClient {
 
     /// `POST /apply`.
     pub async fn apply(&self, request: &ApplyRequest) -> Result<ApplyResponse, ClientError> {
-        let body = serde_json::to_vec(request).map_err(|source| ClientError::Decode {
-            operation: "POST /apply".into(),
-            source,
-        })?;
+        let body = Self::encode("POST /apply", request)?;
         self.json(Method::POST, "/apply", Some(body)).await
     }
 
@@ -534,10 +528,14 @@ impl SlicerClient {
         Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
-    fn encode<T: serde::Serialize>(operation: &str, body: &T) -> Result<Vec<u8>, ClientError> {
-        serde_json::to_vec(body).map_err(|source| ClientError::Decode {
+    /// A request body as JSON.
+    pub(crate) fn encode<T: serde::Serialize>(
+        operation: &str,
+        body: &T,
+    ) -> Result<Vec<u8>, ClientError> {
+        serde_json::to_vec(body).map_err(|err| ClientError::Encode {
             operation: operation.to_owned(),
-            source,
+            message: err.to_string(),
         })
     }
 

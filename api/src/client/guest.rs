@@ -120,10 +120,7 @@ impl SlicerClient {
         request: &ExecKillRequest,
     ) -> Result<ExecKillResponse, ClientError> {
         let path = exec_path(hostname, exec_id, "/kill");
-        let body = serde_json::to_vec(request).map_err(|source| ClientError::Decode {
-            operation: path.clone(),
-            source,
-        })?;
+        let body = Self::encode(&path, request)?;
         self.json(Method::POST, &path, Some(body)).await
     }
 
@@ -203,15 +200,8 @@ impl SlicerClient {
         let response = self
             .send(Method::GET, &path, full(Bytes::new()), None)
             .await?;
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let DownloadHeaders { mode, source } =
-            DownloadHeaders::read(header).map_err(|message| ClientError::BadHeader {
+        let DownloadHeaders { mode, source } = DownloadHeaders::from_header_map(response.headers())
+            .map_err(|message| ClientError::BadHeader {
                 operation: format!("GET /vm/{hostname}/cp"),
                 header: SOURCE_TYPE_HEADER,
                 message,
@@ -248,10 +238,7 @@ impl SlicerClient {
         request: &FsMkdirRequest,
     ) -> Result<(), ClientError> {
         let path = format!("/vm/{hostname}/fs/mkdir");
-        let body = serde_json::to_vec(request).map_err(|source| ClientError::Decode {
-            operation: path.clone(),
-            source,
-        })?;
+        let body = Self::encode(&path, request)?;
         self.json::<serde_json::Value>(Method::POST, &path, Some(body))
             .await
             .map(drop)

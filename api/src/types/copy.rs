@@ -243,6 +243,18 @@ impl DownloadHeaders {
         .transpose()?;
         Ok(Self { mode, source })
     }
+
+    /// [`Self::read`] from an HTTP response's headers (values that are not
+    /// text count as absent).
+    #[cfg(any(feature = "server", feature = "client"))]
+    pub fn from_header_map(headers: &http::HeaderMap) -> Result<Self, String> {
+        Self::read(|name| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+    }
 }
 
 /// Whether `name` can be a source base name: one path component, not

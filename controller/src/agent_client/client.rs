@@ -186,15 +186,8 @@ impl AgentClient {
         let response = self
             .call_streaming(Method::GET, uri, empty_body(), None, op)
             .await?;
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        let DownloadHeaders { mode, source } =
-            DownloadHeaders::read(header).map_err(|message| AgentClientError::Body {
+        let DownloadHeaders { mode, source } = DownloadHeaders::from_header_map(response.headers())
+            .map_err(|message| AgentClientError::Body {
                 operation: op.into(),
                 source: std::io::Error::new(std::io::ErrorKind::InvalidData, message),
             })?;
