@@ -47,18 +47,9 @@ pub struct BgExecArgs {
     /// Run the command string through this shell (default: direct exec).
     #[arg(long, short = 's')]
     pub shell: Option<String>,
-    /// Run as this uid.
-    #[arg(long)]
-    pub uid: Option<u32>,
-    /// Run with this gid.
-    #[arg(long)]
-    pub gid: Option<u32>,
-    /// Working directory.
-    #[arg(long)]
-    pub cwd: Option<String>,
-    /// Extra environment `K=V`, repeatable.
-    #[arg(long = "env")]
-    pub env: Vec<String>,
+    /// User, directory and environment.
+    #[command(flatten)]
+    pub run_as: super::run_as::RunAs,
     /// Output ring size, such as `4M` (default 1 MiB).
     #[arg(long)]
     pub ring_bytes: Option<String>,
@@ -302,19 +293,15 @@ impl BgExecArgs {
                 None => anyhow::bail!("give a command: -- CMD ARGS…, --cmd, or --shell"),
             },
         };
-        Ok(ExecQuery {
+        Ok(self.run_as.clone().apply(ExecQuery {
             cmd,
             args,
-            env: self.env.clone(),
-            uid: self.uid,
-            gid: self.gid,
-            cwd: self.cwd.clone(),
             // The default is direct exec, unlike foreground `vm exec`.
             shell: Some(shell.unwrap_or_default()),
             stdio: Some(OutputEncoding::Base64),
             ring_bytes: self.ring_bytes.as_deref().map(parse_bytes).transpose()?,
             ..ExecQuery::default()
-        })
+        }))
     }
 
     async fn run(self) -> anyhow::Result<i32> {

@@ -18,6 +18,7 @@ pub mod info;
 pub mod new;
 mod progress;
 pub mod run;
+pub mod run_as;
 pub mod secret;
 pub mod service;
 pub mod shell;

@@ -181,18 +181,9 @@ pub struct ExecArgs {
     /// Shell to run the command through; `--shell ""` runs it directly.
     #[arg(long)]
     pub shell: Option<String>,
-    /// Run as this uid.
-    #[arg(long)]
-    pub uid: Option<u32>,
-    /// Run with this gid.
-    #[arg(long)]
-    pub gid: Option<u32>,
-    /// Working directory.
-    #[arg(long)]
-    pub cwd: Option<String>,
-    /// Extra environment `K=V`, repeatable.
-    #[arg(long = "env")]
-    pub env: Vec<String>,
+    /// User, directory and environment.
+    #[command(flatten)]
+    pub run_as: super::run_as::RunAs,
     /// The command.
     #[arg(required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     pub command: Vec<String>,
@@ -385,17 +376,13 @@ impl ExecArgs {
             std::io::stdin().read_to_end(&mut bytes)?;
             Some(bytes)
         };
-        let query = ExecQuery {
+        let query = self.run_as.apply(ExecQuery {
             cmd: self.command.join(" "),
-            env: self.env,
-            uid: self.uid,
-            gid: self.gid,
-            cwd: self.cwd,
             shell: self.shell,
             stdin: stdin.as_ref().map(|_| true),
             stdio: Some(OutputEncoding::Base64),
             ..ExecQuery::default()
-        };
+        });
         let mut frames = self
             .connect
             .client()?
