@@ -5,6 +5,7 @@
 
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use slicer_api::server::ApiError;
 use slicer_api::types::{
     AgentHealth, CreateNodeResponse, EgressRules, GuestSnapshot, LogsQuery, LogsResponse,
@@ -23,6 +24,9 @@ const DEFAULT_LOG_LINES: usize = 20;
 const HEALTH_WAIT: Duration = Duration::from_secs(5);
 /// The tag prefix of the immutable friendly name.
 const NAME_TAG: &str = "name=";
+/// How many guests are asked for metrics at once: a listing of a large
+/// fleet must not open a vsock connection to every VM at the same time.
+const STATS_CONCURRENCY: usize = 32;
 /// How long one guest may take to send its metrics sample.
 const STATS_TIMEOUT: Duration = Duration::from_secs(3);
 
@@ -274,24 +278,32 @@ impl DaemonBackend {
             Some(hostname) => vec![self.vm(hostname)?],
             None => self.ctx().store.list::<Vm>().map_err(store_err)?,
         };
-        let samples = vms.iter().map(|vm| async move {
-            let (snapshot, error) = match self.guest_snapshot(&vm.meta.name).await {
-                Ok(snapshot) => (Some(snapshot), None),
-                Err(err) => (None, Some(err.body.error)),
-            };
-            NodeStats {
-                node: node(vm),
-                snapshot,
-                error,
-            }
-        });
-        Ok(futures_util::future::join_all(samples).await)
+        Ok(futures_util::stream::iter(vms)
+            .map(|vm| self.node_stats_of(vm))
+            .buffered(STATS_CONCURRENCY)
+            .collect()
+            .await)
+    }
+
+    /// One VM's node fields with its metrics, or why there are none.
+    async fn node_stats_of(&self, vm: Object<Vm>) -> NodeStats {
+        let (snapshot, error) = match self.guest_snapshot(&vm).await {
+            Ok(snapshot) => (Some(snapshot), None),
+            Err(err) => (None, Some(err.body.error)),
+        };
+        NodeStats {
+            node: node(&vm),
+            snapshot,
+            error,
+        }
     }
 
     /// One metrics sample from a running VM's agent, within
     /// [`STATS_TIMEOUT`], so one slow guest cannot stall a listing.
-    async fn guest_snapshot(&self, hostname: &str) -> Result<GuestSnapshot, ApiError> {
-        let agent = self.agent(hostname)?;
+    /// The VM comes from the listing, so the store is not read again.
+    async fn guest_snapshot(&self, vm: &Object<Vm>) -> Result<GuestSnapshot, ApiError> {
+        let hostname = &vm.meta.name;
+        let agent = self.agent_of(vm)?;
         match tokio::time::timeout(STATS_TIMEOUT, agent.stats()).await {
             Ok(Ok(snapshot)) => Ok(snapshot),
             Ok(Err(err)) => Err(ApiError::agent(format!(
